@@ -1,0 +1,36 @@
+# Every target installs what is missing into .venv on first use.
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed-stamp
+PYTHON  ?= python3
+
+.PHONY: demo test bench serve lint clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# The machine's pip 23 backtracks for minutes on this dependency set; pip 26 resolves it in seconds.
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/xiaoer demo
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	mkdir -p bench/results
+	$(BIN)/xiaoer bench --scenarios scenarios --md bench/results/policies.md --json bench/results/policies.json
+	$(BIN)/python bench/bench_guard.py
+	$(BIN)/python bench/bench_sim.py --json bench/results/sim.json
+
+serve: $(STAMP)
+	$(BIN)/xiaoer platform serve --scenario scenarios/price_sensitive.yaml --port 8700
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,53 @@
+"""The one small interface every strategy implements, and the registry the CLI reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from marketplace.client import PlatformClient
+    from marketplace.world import World
+
+
+class Strategy(Protocol):
+    """Makes one shop's decisions for one day, through the platform API only.
+
+    `act` is called once per shop at the start of each simulated day, before the day runs.
+    """
+
+    name: str
+
+    def act(self, client: PlatformClient, day: int) -> None: ...
+
+
+# A factory gets the world so the oracle may read the true parameters; every other strategy
+# must ignore it and see the shop only through the client.
+StrategyFactory = Callable[["World"], Strategy]
+
+_REGISTRY: dict[str, StrategyFactory] = {}
+
+
+def register(name: str) -> Callable[[StrategyFactory], StrategyFactory]:
+    def deco(factory: StrategyFactory) -> StrategyFactory:
+        _REGISTRY[name] = factory
+        return factory
+
+    return deco
+
+
+def strategy_names() -> list[str]:
+    _load_builtin()
+    return list(_REGISTRY)
+
+
+def make_strategy(name: str, world: World) -> Strategy:
+    _load_builtin()
+    try:
+        return _REGISTRY[name](world)
+    except KeyError:
+        raise ValueError(f"unknown policy {name!r}; choose one of {', '.join(_REGISTRY)}") from None
+
+
+def _load_builtin() -> None:
+    from marketplace.strategies import baselines, oracle  # noqa: F401  (registers them)

@@ -1,0 +1,57 @@
+"""The command line: simulate writes per-day results and the change log; bad input is named."""
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from xiaoer_cli import app
+
+ROOT = Path(__file__).parents[2]
+runner = CliRunner()
+
+
+def test_simulate_writes_days_totals_and_change_log(tmp_path: Path) -> None:
+    out = tmp_path / "run.json"
+    result = runner.invoke(app, ["simulate", "--scenario", str(ROOT / "scenarios/stockout.yaml"),
+                                 "--policy", "rules", "--days", "5", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert [d["day"] for d in data["days"]] == [0, 1, 2, 3, 4]
+    assert set(data["totals"]) >= {"profit", "gmv", "orders", "ad_spend", "coupon_cost", "roi", "gmv_per_yuan"}
+    assert data["changes"], "the rules policy changes bids, so the change log is not empty"
+    assert all(c["idempotency_key"] for c in data["changes"])
+
+
+def test_simulate_is_byte_identical_for_the_same_seed(tmp_path: Path) -> None:
+    outs = []
+    for k in range(2):
+        out = tmp_path / f"run{k}.json"
+        result = runner.invoke(app, ["simulate", "--scenario", str(ROOT / "scenarios/price_sensitive.yaml"),
+                                     "--policy", "oracle", "--days", "6", "--json", str(out)])
+        assert result.exit_code == 0, result.output
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+
+
+def test_simulate_rejects_unknown_policy() -> None:
+    result = runner.invoke(app, ["simulate", "--scenario", str(ROOT / "scenarios/stockout.yaml"),
+                                 "--policy", "yolo"])
+    assert result.exit_code == 2
+    assert "--policy" in result.output and "yolo" in result.output
+
+
+def test_bad_scenario_names_the_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nshops:\n  - id: s1\n    products:\n      - {sku: A, price: -3, cost: 1}\n",
+                   encoding="utf-8")
+    result = runner.invoke(app, ["scenario", "check", str(bad)])
+    assert result.exit_code == 2
+    assert "shops.0.products.0.price" in result.output
+
+
+def test_public_scenarios_validate() -> None:
+    files = sorted((ROOT / "scenarios").glob("*.yaml"))
+    assert len(files) >= 6
+    result = runner.invoke(app, ["scenario", "check", *map(str, files)])
+    assert result.exit_code == 0, result.output
