@@ -81,15 +81,16 @@ class _Session:
             try:
                 resp = self.http.request(method, path, json=json, params=params, headers=headers)
             except httpx.TransportError as exc:  # timeouts, refused or dropped connections
-                last = PlatformError(0, f"{type(exc).__name__}: {exc}", attempt + 1)
-                self.retry.sleep(self.retry.delay(attempt, None))
-                continue
-            if resp.status_code < 400:
-                return resp.json()
-            last = PlatformError(resp.status_code, _detail(resp), attempt + 1)
-            if resp.status_code not in RETRYABLE:
-                raise last
-            self.retry.sleep(self.retry.delay(attempt, resp.headers.get("Retry-After")))
+                last, retry_after = PlatformError(0, f"{type(exc).__name__}: {exc}", attempt + 1), None
+            else:
+                if resp.status_code < 400:
+                    return resp.json()
+                last = PlatformError(resp.status_code, _detail(resp), attempt + 1)
+                if resp.status_code not in RETRYABLE:
+                    raise last
+                retry_after = resp.headers.get("Retry-After")
+            if attempt + 1 < self.retry.attempts:
+                self.retry.sleep(self.retry.delay(attempt, retry_after))
         assert last is not None
         raise last
 
