@@ -99,7 +99,7 @@ def bench(
     with _progress(total_days, "bench") as advance:
         rows = run_bench(files, names, progress=advance)
     table = bench_markdown(rows)
-    console.print(table)
+    typer.echo(table)
     if md_out:
         md_out.write_text(table + "\n", encoding="utf-8")
     if json_out:
@@ -118,7 +118,7 @@ def demo(
     console.print(f"[bold]{spec.name}[/bold] — {spec.description} / {spec.description_zh}")
     with _progress(spec.horizon_days * 3, "demo") as advance:
         rows = run_bench([scenario], ["noop", "rules"], progress=advance)
-    console.print(bench_markdown(rows))
+    typer.echo(bench_markdown(rows))
 
 
 @scenario_app.command("check")

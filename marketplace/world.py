@@ -262,7 +262,7 @@ class World:
     def _add_coupon(self, shop_id: str, spec: CouponSpec, key: str | None, log: bool) -> CouponRecord:
         shop_rows = self.c.shop_rows[shop_id]
         rows = shop_rows if spec.sku is None else np.array([self.c.index[(shop_id, spec.sku)]])
-        cid = spec.id or f"cpn-{shop_id}-{len(self.coupons) + 1}"
+        cid = spec.id or self._new_coupon_id(shop_id)
         if any(r.id == cid for r in self.coupons):
             raise InvalidWrite("id", f"coupon id {cid!r} already exists")
         rec = CouponRecord(id=cid, shop_id=shop_id, spec=spec.model_copy(update={"id": cid}), rows=rows,
@@ -271,6 +271,13 @@ class World:
         if log:
             self._log(shop_id, spec.sku, "coupon.create", cid, None, spec.model_dump(mode="json"), key)
         return rec
+
+    def _new_coupon_id(self, shop_id: str) -> str:
+        taken = {r.id for r in self.coupons}
+        n = len(self.coupons) + 1
+        while f"cpn-{shop_id}-{n}" in taken:
+            n += 1
+        return f"cpn-{shop_id}-{n}"
 
     def _log(self, shop_id, sku, kind, target, before, after, key) -> None:
         self.changes.append(ChangeRecord(self.day, shop_id, sku, kind, target, before, after, key))

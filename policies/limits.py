@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from policies.domain import ActionKind, CouponType
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN compares false with everything, so a NaN cap would let every action through.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class SpendLimits(_Strict):
@@ -57,7 +59,7 @@ class DiscountLimits(_Strict):
         default_factory=lambda: [CouponType.THRESHOLD, CouponType.PERCENT, CouponType.NO_THRESHOLD],
         description="Coupon types the agent may create.",
     )
-    lowest_price_floor: dict[str, float] = Field(
+    lowest_price_floor: dict[str, Annotated[float, Field(ge=0)]] = Field(
         default_factory=dict,
         description="Per SKU: the 30-day lowest price may not fall below this (yuan).",
     )
@@ -73,9 +75,8 @@ class DiscountLimits(_Strict):
                 f"discount.daily_budget ({self.daily_budget}) is above "
                 f"discount.weekly_budget ({self.weekly_budget})"
             )
-        for sku, floor in self.lowest_price_floor.items():
-            if floor < 0:
-                raise ValueError(f"discount.lowest_price_floor[{sku}] is negative ({floor})")
+        if len(set(self.allowed_types)) != len(self.allowed_types):
+            raise ValueError("discount.allowed_types lists a coupon type twice")
         return self
 
 
@@ -140,25 +141,79 @@ class Policy(_Strict):
         explicit = self.discount.lowest_price_floor.get(sku)
         return explicit if explicit is not None else self.discount.lowest_price_floor_ratio * list_price
 
+    def revise(self, changes: Mapping[str, Any], *, by: str, at: datetime) -> Policy:
+        """The next version with `changes` merged in, recording who changed it and when.
+
+        `changes` is a JSON merge patch nested like the policy: `{"spend": {"daily_cap": 800}}`
+        changes one cap, `{"discount": {"lowest_price_floor": {"SKU-12": None}}}` drops one
+        SKU's floor. The result is validated as a whole; a bad change raises PolicyError naming
+        the field.
+        """
+        stamped = {"version", "changed_by", "changed_at"} & set(changes)
+        if stamped:
+            raise PolicyError(f"{', '.join(sorted(stamped))}: set by the revision itself, not by a change")
+        if not by.strip():
+            raise PolicyError("changed_by: a policy change needs the name of who made it")
+        data = _merge(self.model_dump(), changes)
+        data.update(version=self.version + 1, changed_by=by, changed_at=at)
+        return parse_policy(data, source=f"revision {self.version + 1}")
+
 
 POLICY_DIR = Path(__file__).parent
+EXAMPLES = ("default", "cautious", "growth")
+
+
+class PolicyError(ValueError):
+    """A policy that cannot be used; the message names each bad field and the reason."""
+
+
+def parse_policy(data: Any, source: str = "<policy>") -> Policy:
+    """Validate a policy mapping; a bad one raises PolicyError naming the field and the reason."""
+    try:
+        return Policy.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        raise PolicyError(f"{source}: invalid policy\n{format_validation_error(exc)}") from None
 
 
 def load_policy(path: str | Path) -> Policy:
-    """Load a policy YAML file; a bad file raises ValueError naming the field and the reason."""
-    from pydantic import ValidationError
-
-    text = Path(path).read_text(encoding="utf-8")
+    """Load a policy YAML file; a bad file raises PolicyError (a ValueError) naming the field and the reason."""
+    path = Path(path)
     try:
-        return Policy.model_validate(yaml.safe_load(text) or {})
-    except ValidationError as exc:
-        raise ValueError(f"{path}: invalid policy\n{format_validation_error(exc)}") from None
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PolicyError(f"{path}: no such policy file") from None
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{path}: not valid YAML: {exc}") from None
+    return parse_policy(data, source=str(path))
 
 
-def format_validation_error(exc) -> str:
+def example_policy(name: str = "default") -> Policy:
+    """One of the policies shipped in `policies/`: default, cautious or growth."""
+    if name not in EXAMPLES:
+        raise PolicyError(f"unknown example policy {name!r}; choose one of {', '.join(EXAMPLES)}")
+    return load_policy(POLICY_DIR / f"{name}.yaml")
+
+
+def format_validation_error(exc: ValidationError) -> str:
     """One line per problem: dotted field path and what is wrong with it."""
     lines = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"  {where}: {err['msg']}")
+        msg = err["msg"].removeprefix("Value error, ")
+        # A cross-field rule already names its fields ("spend.daily_cap (…) is above …").
+        lines.append(f"  {msg}" if msg.startswith(f"{where}.") else f"  {where}: {msg}")
     return "\n".join(lines)
+
+
+def _merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` with `changes` laid over it as a JSON merge patch (RFC 7396): mappings merge key by
+    key, None removes a key (a field then takes its default)."""
+    out = dict(base)
+    for key, value in changes.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out

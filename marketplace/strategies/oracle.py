@@ -19,7 +19,7 @@ from marketplace.model import Settings
 from marketplace.rollout import ramp, rollout
 from marketplace.strategies.base import register
 from marketplace.strategies.oracle_coupons import Op, plan_coupons
-from marketplace.world import World
+from marketplace.world import ROI_RANGE, World
 
 BID_GRID = 18
 WS_TARGET_STEPS = (1.0, 1.1, 1.25, 1.5, 2.0, 3.0)
@@ -85,7 +85,7 @@ class Oracle:
         for step in WS_TARGET_STEPS:
             cands.append(_settings(n, active=True, whole_site=True, bid=np.zeros(n), budget=sku_cap,
                                    roi=np.round(low_t * step, 2)))
-            feasible.append(np.isfinite(low_t))
+            feasible.append(np.isfinite(low_t) & (low_t * step <= ROI_RANGE[1]))
         self._feasible = np.concatenate(feasible)
         return cands, sku_cap[None, :]
 

@@ -1,0 +1,134 @@
+"""The built-in, deterministic planner: expected-profit planning on the agent's belief.
+
+Each day it rebuilds the belief from the shop's own history (`agent.belief`), lets the
+model-predictive planner choose bids, budgets, campaign modes and coupons inside the owner's
+policy over the next weeks (stage 2, stock, the lowest price and events included), and turns
+each change into a typed action with its rationale and expected effect in numbers. Every
+action still goes through the guard; the planner's own respect for limits is a courtesy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.belief import belief_world, expected_day
+from agent.execute import coupon_spec
+from marketplace.strategies.oracle import Oracle
+from marketplace.strategies.oracle_coupons import Op
+from marketplace.world import World
+from policies.actions import (
+    Action,
+    CreateCoupon,
+    ExpectedEffect,
+    SetBid,
+    SetBudget,
+    SetCampaignMode,
+    SetCampaignStatus,
+    StopCoupon,
+)
+from policies.domain import CampaignMode, CampaignStatus
+from policies.economics import break_even_roi
+from policies.limits import Policy
+
+WARMUP_DAYS = 1  # days of history before the agent trusts its estimates
+
+
+def plan(obs: dict[str, Any], policy: Policy, memory: dict[str, Any]) -> list[Action]:
+    """Today's proposals for one shop (none executed here)."""
+    if obs["day"] < WARMUP_DAYS:
+        return _safety_only(obs)
+    world = belief_world(obs, policy, memory)
+    shop_id = obs["shop"]["id"]
+    ops = Oracle(world, lookahead=28).plan()[shop_id]
+    before = expected_day(world)
+    _apply(world, shop_id, ops)
+    after = expected_day(world)
+    return [_action(op, obs, world, before, after) for op in ops]
+
+
+def _safety_only(obs: dict[str, Any]) -> list[Action]:
+    """Before there is history: only pause ads on SKUs that have nothing to sell."""
+    stock = {p["sku"]: p["stock"] for p in obs["products"]}
+    return [SetCampaignStatus(sku=c["sku"], campaign_id=c["id"], status="paused", current_status=c["status"],
+                              rationale="out of stock: ads would buy clicks that cannot convert")
+            for c in obs["campaigns"] if c["status"] == "active" and stock.get(c["sku"], 1) <= 0]
+
+
+def _apply(world: World, shop_id: str, ops: list[Op]) -> None:
+    """Play the plan on the belief so the expected effects describe the day after it."""
+    for op in ops:
+        if op.kind == "status":
+            world.set_status(shop_id, op.target, CampaignStatus(op.value))
+        elif op.kind == "mode":
+            world.set_mode(shop_id, op.target, CampaignMode(op.value[0]), op.value[1])
+        elif op.kind == "bid":
+            world.set_bid(shop_id, op.target, op.value)
+        elif op.kind == "budget":
+            world.set_budget(shop_id, op.target, op.value)
+        elif op.kind == "stop_coupon":
+            world.stop_coupon(shop_id, op.target)
+        elif op.kind == "create_coupon":
+            world.create_coupon(shop_id, coupon_spec(op.value, world.day))
+
+
+def _action(op: Op, obs: dict, world: World, before: dict, after: dict) -> Action:
+    campaigns = {c["id"]: c for c in obs["campaigns"]}
+    if op.kind == "create_coupon":
+        body = op.value
+        return CreateCoupon(**{k: v for k, v in body.items() if k not in ("valid_days",)},
+                            start_day=obs["day"], end_day=obs["day"] + body["valid_days"] - 1,
+                            rationale=_coupon_reason(body, obs))
+    if op.kind == "stop_coupon":
+        coupon = next(c for c in obs["coupons"] if c["id"] == op.target)
+        return StopCoupon(coupon_id=op.target, sku=coupon["sku"],
+                          rationale=f"coupon {op.target} costs more than the orders it adds: "
+                                    f"{coupon['redeemed']:.0f} used for ¥{coupon['cost']:.0f} so far")
+    camp = campaigns[op.target]
+    sku = camp["sku"]
+    row = world.row(obs["shop"]["id"], sku)
+    effect = _effect(after, row)
+    why = _ad_reason(world, row, before, after)
+    if op.kind == "bid":
+        return SetBid(sku=sku, campaign_id=op.target, bid=op.value, current_bid=camp["bid"], rationale=why,
+                      expected=effect)
+    if op.kind == "budget":
+        return SetBudget(sku=sku, campaign_id=op.target, budget=op.value, current_budget=camp["budget"],
+                         rationale=why, expected=effect)
+    if op.kind == "status":
+        return SetCampaignStatus(sku=sku, campaign_id=op.target, status=op.value, current_status=camp["status"],
+                                 rationale=why, expected=effect)
+    mode, roi = op.value
+    return SetCampaignMode(sku=sku, campaign_id=op.target, mode=mode, target_roi=roi, current_mode=camp["mode"],
+                           current_target_roi=camp["target_roi"] if camp["mode"] == "whole_site" else None,
+                           rationale=why, expected=effect)
+
+
+def _effect(after: dict, row: int) -> ExpectedEffect:
+    spend, ad_orders, ad_gmv = (float(after[k][row]) for k in ("ad_spend", "ad_orders", "ad_gmv"))
+    return ExpectedEffect(
+        orders=round(float(after["orders"][row]), 2), gmv=round(float(after["gmv"][row]), 2),
+        ad_spend=round(spend, 2), coupon_cost=round(float(after["coupon_cost"][row]), 2),
+        profit=round(float(after["profit"][row]), 2),
+        cost_per_order=round(spend / ad_orders, 2) if ad_orders > 0.05 and spend > 0 else None,
+        roi=round(ad_gmv / spend, 2) if spend > 0.5 and ad_gmv > 0 else None,
+    )
+
+
+def _ad_reason(world: World, row: int, before: dict, after: dict) -> str:
+    p = world.c.params
+    be = float(break_even_roi(p.price[row], p.cost[row], p.commission[row], p.shipping[row]))
+    spend, gmv = float(after["ad_spend"][row]), float(after["ad_gmv"][row])
+    roi = f"ad ROI {gmv / spend:.1f} vs break-even {be:.1f}" if spend > 0.5 else "no ad spend"
+    gain = float(after["profit"][row] - before["profit"][row])
+    return (f"expected {float(after['orders'][row]):.1f} orders/day, ad spend ¥{spend:.0f}/day, {roi}; "
+            f"profit today {'+' if gain >= 0 else '−'}¥{abs(gain):.0f} against keeping the current settings "
+            "(planned over the next 4 weeks)")
+
+
+def _coupon_reason(body: dict, obs: dict) -> str:
+    who = ", ".join(body["segments"])
+    off = f"{body['value']:g}% off" if body["type"] == "percent" else f"¥{body['value']:g} off"
+    threshold = f" over ¥{body['threshold']:g}" if body.get("threshold") else ""
+    return (f"{off}{threshold} on {body['sku']} for {who}: these buyers respond to price, so the extra orders "
+            f"pay for the discount; at most {body['daily_limit']} uses a day")
+

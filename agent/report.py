@@ -1,0 +1,443 @@
+"""The daily report of one shop: its input models, Markdown and HTML rendering, and files on disk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+
+from agent import report_charts
+from agent.i18n import LOCALES, Locale, t, t_or
+
+ActionStatus = Literal["executed", "failed", "pending", "denied", "expired", "rejected"]
+AnomalyCode = Literal["stage2_cutoff", "roi_below_break_even", "stockout_risk", "lowest_price_risk", "other"]
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class DayKpis(_Data):
+    """One day of a shop's results; money in yuan, profit after ad and coupon cost."""
+
+    date: dt.date
+    profit: float
+    gmv: float = Field(ge=0)
+    orders: int = Field(ge=0)
+    ad_spend: float = Field(ge=0)
+    coupon_cost: float = Field(ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_derived(cls, value: Any) -> Any:
+        # render_json includes the derived figures; reading a stored report back recomputes them.
+        if isinstance(value, dict):
+            return {k: v for k, v in value.items() if k not in ("roi", "gmv_per_yuan", "net_margin")}
+        return value
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def roi(self) -> float | None:
+        """GMV per yuan of ad spend; None without ad spend."""
+        return self.gmv / self.ad_spend if self.ad_spend > 0 else None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def gmv_per_yuan(self) -> float | None:
+        """GMV per yuan of ad and coupon spend (seed 004's headline number); None without spend."""
+        spend = self.ad_spend + self.coupon_cost
+        return self.gmv / spend if spend > 0 else None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def net_margin(self) -> float | None:
+        """Profit as a share of GMV; None without GMV."""
+        return self.profit / self.gmv if self.gmv > 0 else None
+
+
+class ActionLine(_Data):
+    """One action of the day as the owner should see it, whatever became of it."""
+
+    kind: str = Field(description="An ActionKind value, e.g. set_bid.")
+    target: str = Field(description="Campaign, coupon or SKU the action changes.")
+    sku: str | None = None
+    title: str | None = Field(None, description="The SKU's title: untrusted text, rendered as text.")
+    before: float | str | None = None
+    after: float | str | None = None
+    rationale: str = ""
+    expected_effect: str = ""
+    status: ActionStatus
+    limit: str | None = Field(None, description="Dotted policy field that blocked it, e.g. spend.max_bid.")
+    guard_message: str | None = Field(None, description="The guard's explanation, with its numbers.")
+    error: str | None = None
+    expires_at: dt.datetime | None = None
+
+    @model_validator(mode="after")
+    def _says_why(self) -> ActionLine:
+        if self.status == "denied" and not self.limit:
+            raise ValueError("a denied action needs the limit that blocked it")
+        if self.status == "failed" and not self.error:
+            raise ValueError("a failed action needs its error")
+        return self
+
+
+# Anomaly parameters by code, and how each is shown: money (yuan), ratio, share (0.62 → 62%), days, text.
+ANOMALY_PARAMS: dict[str, dict[str, str]] = {
+    "stage2_cutoff": {"traffic_drop": "share"},
+    "roi_below_break_even": {"roi": "ratio", "break_even_roi": "ratio"},
+    "stockout_risk": {"days_left": "days"},
+    "lowest_price_risk": {"price": "money", "floor": "money", "event": "text"},
+    "other": {"detail": "text"},
+}
+
+
+class Anomaly(_Data):
+    """Something the owner should look at; the message is rendered from the code in each language."""
+
+    code: AnomalyCode
+    sku: str | None = None
+    params: dict[str, float | str] = Field(default_factory=dict, description="See ANOMALY_PARAMS.")
+
+    @model_validator(mode="after")
+    def _params_match_code(self) -> Anomaly:
+        expected = ANOMALY_PARAMS[self.code]
+        if set(self.params) != set(expected):
+            raise ValueError(f"anomaly {self.code} takes params {sorted(expected)}, got {sorted(self.params)}")
+        for name, shown_as in expected.items():
+            if (shown_as == "text") != isinstance(self.params[name], str):
+                raise ValueError(f"anomaly {self.code}: param {name} should be {shown_as}")
+        return self
+
+
+class SkuRoi(_Data):
+    """A SKU's ROI today against its break-even ROI (price after coupon ÷ unit margin)."""
+
+    sku: str
+    title: str | None = None
+    roi: float = Field(ge=0)
+    break_even_roi: float = Field(gt=0)
+
+
+class ReportData(_Data):
+    """Everything the daily report shows; the graph fills it, the renderers only format it."""
+
+    shop_id: str = Field(pattern=r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$")  # also a folder name
+    shop_name: str
+    date: dt.date
+    locale: Locale = "zh-CN"
+    today: DayKpis
+    yesterday: DayKpis | None = None
+    last_week: DayKpis | None = Field(None, description="The same weekday a week before.")
+    trend: list[DayKpis] = Field(default_factory=list, max_length=28, description="Up to 28 days, today included.")
+    roi_by_sku: list[SkuRoi] = Field(default_factory=list)
+    actions: list[ActionLine] = Field(default_factory=list)
+    anomalies: list[Anomaly] = Field(default_factory=list)
+    narrative: str | None = Field(None, description="Written by an LLM if one ran; else a template sentence.")
+
+    @model_validator(mode="after")
+    def _dates_consistent(self) -> ReportData:
+        for name, day, days_before in (("today", self.today, 0), ("yesterday", self.yesterday, 1),
+                                       ("last_week", self.last_week, 7)):
+            if day is not None and day.date != self.date - dt.timedelta(days=days_before):
+                raise ValueError(f"{name} is dated {day.date}, expected {self.date - dt.timedelta(days=days_before)}")
+        self.trend.sort(key=lambda d: d.date)
+        dates = [d.date for d in self.trend]
+        if len(set(dates)) != len(dates):
+            raise ValueError("trend lists a day twice")
+        if dates and dates[-1] > self.date:
+            raise ValueError(f"trend runs to {dates[-1]}, after the report date {self.date}")
+        return self
+
+
+# --- Formatting -------------------------------------------------------------------------------
+
+MINUS = "\u2212"
+DASH = "—"
+
+
+def money(x: float | None) -> str:
+    """¥1,234.56, with a true minus sign for losses."""
+    if x is None:
+        return DASH
+    text = f"¥{abs(x):,.2f}"
+    return MINUS + text if round(x, 2) < 0 else text
+
+
+def delta(now: float | None, before: float | None) -> str:
+    """Change against a base as +x.x% / −x.x%; "—" when either is missing or the base is zero."""
+    if now is None or before is None or before == 0:
+        return DASH
+    pct = round((now - before) / abs(before) * 100, 1)
+    if pct == 0:
+        return "0.0%"
+    return f"{'+' if pct > 0 else MINUS}{abs(pct):.1f}%"
+
+
+def _ratio(x: float | None) -> str:
+    return DASH if x is None else f"{x:.2f}"
+
+
+def _share(x: float | None) -> str:
+    return DASH if x is None else f"{x * 100:.1f}%".replace("-", MINUS)
+
+
+_PARAM_FORMAT: dict[str, Callable[[Any], str]] = {
+    "money": money, "ratio": _ratio, "share": lambda x: f"{x * 100:.0f}%", "days": lambda x: f"{x:.1f}", "text": str,
+}
+_SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def _sparkline(values: np.ndarray) -> str:
+    span = float(values.max() - values.min()) if values.size else 0.0
+    if span == 0:
+        return _SPARKS[3] * values.size
+    idx = np.rint((values - values.min()) / span * (len(_SPARKS) - 1)).astype(int)
+    return "".join(_SPARKS[i] for i in idx)
+
+
+# --- View: the report's content as formatted strings, shared by both templates ----------------
+
+# (key, attribute, formatter, whether up is good; None: neither, e.g. costs)
+_KPIS: tuple[tuple[str, str, Callable[[Any], str], bool | None], ...] = (
+    ("kpi.profit", "profit", money, True),
+    ("kpi.gmv", "gmv", money, True),
+    ("kpi.orders", "orders", lambda n: f"{n:,}", True),
+    ("kpi.ad_spend", "ad_spend", money, None),
+    ("kpi.coupon_cost", "coupon_cost", money, None),
+    ("kpi.roi", "roi", _ratio, True),
+    ("kpi.gmv_per_yuan", "gmv_per_yuan", money, True),
+    ("kpi.net_margin", "net_margin", _share, True),
+)
+_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("executed", ("executed",)), ("failed", ("failed",)), ("pending", ("pending",)),
+    ("denied", ("denied",)), ("closed", ("expired", "rejected")),
+)
+
+
+def _worst_first(skus: list[SkuRoi]) -> list[SkuRoi]:
+    """SKUs by ROI relative to break-even, the most worrying first."""
+    return sorted(skus, key=lambda s: s.roi / s.break_even_roi)
+
+
+def _tone(text: str, up_is_good: bool | None) -> str:
+    if up_is_good is None or text in (DASH, "0.0%"):
+        return "neutral"
+    return "good" if text.startswith("+") == up_is_good else "bad"
+
+
+def _kpi_rows(data: ReportData, locale: Locale) -> list[dict[str, str]]:
+    rows = []
+    for key, attr, fmt, up_is_good in _KPIS:
+        now = getattr(data.today, attr)
+        vs_y = delta(now, getattr(data.yesterday, attr) if data.yesterday else None)
+        vs_w = delta(now, getattr(data.last_week, attr) if data.last_week else None)
+        rows.append({"label": t(key, locale), "value": fmt(now), "vs_yesterday": vs_y, "vs_last_week": vs_w,
+                     "tone_yesterday": _tone(vs_y, up_is_good), "tone_last_week": _tone(vs_w, up_is_good)})
+    return rows
+
+
+def _value(kind: str, v: float | str | None) -> str:
+    if isinstance(v, float | int):
+        return money(v) if kind in ("set_bid", "set_budget") else f"{v:g}"
+    return v or DASH
+
+
+def _action_view(a: ActionLine, locale: Locale) -> dict[str, Any]:
+    change = " → ".join(_value(a.kind, x) for x in (a.before, a.after) if x is not None) or None
+    limit = None
+    if a.limit:
+        label = t_or(f"limit.{a.limit}", locale, "")
+        limit = f"{label} ({a.limit})" if label else a.limit
+    return {
+        "kind": t_or(f"kind.{a.kind}", locale, a.kind), "sku": a.sku, "title": a.title, "target": a.target,
+        "change": change, "rationale": a.rationale, "expected": a.expected_effect, "error": a.error,
+        "limit": limit, "guard": a.guard_message,
+        "expires": a.expires_at.strftime("%Y-%m-%d %H:%M") if a.expires_at else None,
+        "status": t(f"status.{a.status}", locale) if a.status in ("expired", "rejected") else None,
+    }
+
+
+def _anomaly_message(a: Anomaly, locale: Locale) -> str:
+    shown = {k: _PARAM_FORMAT[how](a.params[k]) for k, how in ANOMALY_PARAMS[a.code].items()}
+    return t(f"anomaly.{a.code}", locale, **shown)
+
+
+def _narrative(data: ReportData, locale: Locale, counts: dict[str, int]) -> list[str]:
+    if data.narrative and data.narrative.strip():
+        return [p.strip() for p in re.split(r"\n\s*\n", data.narrative) if p.strip()]
+    d = data.today
+    spend = d.ad_spend + d.coupon_cost
+    key = "narrative.day" if spend > 0 else "narrative.day_no_spend"
+    parts = [t(key, locale, profit=money(d.profit), gmv=money(d.gmv), orders=f"{d.orders:,}",
+               spend=money(spend), gmv_per_yuan=money(d.gmv_per_yuan))]
+    if data.yesterday and (change := delta(d.profit, data.yesterday.profit)) != DASH:
+        parts.append(t("narrative.vs_yesterday", locale, delta=change))
+    parts.append(t("narrative.actions", locale, executed=counts["executed"], pending=counts["pending"],
+                   denied=counts["denied"]))
+    if data.anomalies:
+        parts.append(t("narrative.anomalies", locale, count=len(data.anomalies)))
+    return [(" " if locale == "en" else "").join(parts)]
+
+
+def _view(data: ReportData, locale: Locale) -> dict[str, Any]:
+    groups = []
+    for key, statuses in _GROUPS:
+        items = [_action_view(a, locale) for a in data.actions if a.status in statuses]
+        if items:
+            groups.append({"key": key, "title": t(f"group.{key}", locale), "actions": items})
+    counts = {s: sum(a.status == s for a in data.actions) for s in ("executed", "pending", "denied")}
+    days = data.trend or [data.today]
+    return {
+        "locale": locale, "shop_name": data.shop_name, "shop_id": data.shop_id, "date": data.date.isoformat(),
+        "narrative": _narrative(data, locale, counts),
+        "kpis": _kpi_rows(data, locale),
+        "spark": _sparkline(np.array([d.gmv for d in days])) if len(days) > 1 else None,
+        "spark_days": len(days),
+        "skus": [{"sku": s.sku, "title": s.title, "roi": _ratio(s.roi), "break_even": _ratio(s.break_even_roi),
+                  "below": s.roi < s.break_even_roi} for s in _worst_first(data.roi_by_sku)],
+        "groups": groups,
+        "anomalies": [{"sku": a.sku, "message": _anomaly_message(a, locale)} for a in data.anomalies],
+    }
+
+
+def _charts(data: ReportData, locale: Locale) -> dict[str, str | None]:
+    cjk = report_charts.cjk_font_available()
+    # Without the CJK font Chinese labels would be boxes: label the charts in English instead.
+    loc: Locale = locale if cjk or locale == "en" else "en"
+    days = data.trend or [data.today]
+    trend = report_charts.trend_svg(
+        np.array([d.date for d in days], dtype="datetime64[D]"),
+        np.array([d.gmv for d in days]),
+        np.array([d.ad_spend + d.coupon_cost for d in days]),
+        np.array([d.profit for d in days]),
+        {"gmv": t("chart.gmv", loc), "spend": t("chart.spend", loc), "profit": t("chart.profit", loc),
+         "title": t("chart.trend", locale)},
+        cjk,
+    )
+    roi = None
+    if data.roi_by_sku:
+        skus = _worst_first(data.roi_by_sku)
+        roi = report_charts.roi_svg(
+            [s.sku for s in skus], np.array([s.roi for s in skus]), np.array([s.break_even_roi for s in skus]),
+            {"break_even": t("chart.break_even", loc), "axis": t("chart.roi_axis", loc),
+             "title": t("chart.roi", locale)},
+            cjk,
+        )
+    return {"trend": trend, "roi": roi}
+
+
+# --- Rendering --------------------------------------------------------------------------------
+
+class _Md(str):
+    """Text of our own making, already fit for Markdown."""
+
+
+# Underscores inside a word (max_bid) never start emphasis, so only those at a word's edge are escaped.
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
+
+
+def _md_escape(value: object) -> str:
+    """Untrusted text as one line of literal Markdown: no markup, no HTML, no table breaks."""
+    if value is None:
+        return ""
+    if isinstance(value, _Md):
+        return value
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+
+
+@cache
+def _env(kind: Literal["md", "html"]) -> Environment:
+    if kind == "html":
+        return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined)
+    # Markdown has no autoescape: every {{ }} goes through _md_escape unless it is our own _Md text.
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False, undefined=StrictUndefined,
+                       finalize=_md_escape, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def render_markdown(data: ReportData, locale: Locale | None = None) -> str:
+    """The report as Markdown for chat and the API, in `locale` (default: the shop's)."""
+    loc = locale or data.locale
+    return _env("md").get_template("report.md.j2").render(
+        v=_view(data, loc), t=lambda key, **kw: _Md(t(key, loc, **{k: _md_escape(x) for k, x in kw.items()})))
+
+
+def render_html(data: ReportData, locale: Locale | None = None) -> str:
+    """The report as one self-contained HTML page (inline CSS and SVG charts), readable on a phone."""
+    loc = locale or data.locale
+    return _env("html").get_template("report.html.j2").render(
+        v=_view(data, loc), charts=_charts(data, loc), t=lambda key, **kw: t(key, loc, **kw))
+
+
+def render_json(data: ReportData) -> dict[str, Any]:
+    """The report's data as JSON-able values, derived KPIs (roi, gmv_per_yuan, net_margin) included."""
+    return data.model_dump(mode="json")
+
+
+def write_report(data: ReportData, out_dir: Path) -> dict[str, Path]:
+    """Write `<out_dir>/<shop_id>/<date>.<locale>.{md,html}` in every locale; returns paths keyed "<locale>.<ext>"."""
+    folder = Path(out_dir) / data.shop_id
+    folder.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    for loc in LOCALES:
+        for ext, render in (("md", render_markdown), ("html", render_html)):
+            path = folder / f"{data.date.isoformat()}.{loc}.{ext}"
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(render(data, loc), encoding="utf-8")
+            os.replace(tmp, path)  # a reader never sees half a report
+            paths[f"{loc}.{ext}"] = path
+    return paths
+
+
+def sample_report(date: dt.date = dt.date(2026, 3, 14), locale: Locale = "zh-CN") -> ReportData:
+    """A made-up but plausible day: two weeks of trend, three SKUs, one action of each status, one
+    anomaly of each kind. For tests, previews and the demo."""
+    days = []
+    for i in range(14):
+        day = date - dt.timedelta(days=13 - i)
+        gmv = 4200.0 + 180.0 * i + (350.0 if day.weekday() >= 5 else 0.0)
+        ad, coupon = 420.0 + 9.0 * i, 120.0 + 4.0 * i
+        days.append(DayKpis(date=day, gmv=round(gmv, 2), orders=int(gmv // 58), ad_spend=ad, coupon_cost=coupon,
+                            profit=round(gmv * 0.24 - ad - coupon, 2)))
+    expires = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(9, 0))
+    actions = [
+        ActionLine(kind="set_bid", target="campaign C-101", sku="SKU-1", title="加厚珊瑚绒睡衣 女款", before=1.2,
+                   after=1.3, status="executed", rationale="ROI 4.1 is well above break-even 2.6; more clicks pay.",
+                   expected_effect="About 15 more clicks and ¥160 more GMV a day."),
+        ActionLine(kind="set_budget", target="campaign C-102", sku="SKU-2", before=150.0, after=180.0,
+                   status="failed", rationale="The budget ran out at 15:00 on a profitable day.",
+                   expected_effect="Ads run into the evening peak.", error="platform timeout (HTTP 503) after 3 tries"),
+        ActionLine(kind="create_coupon", target="dormant buyers", sku="SKU-3", after="¥10 off ¥99, 7 days",
+                   status="pending", rationale="Dormant buyers came back at 2.3× the rate with a coupon last month.",
+                   expected_effect="About 40 orders for ¥400 of coupons.", expires_at=expires),
+        ActionLine(kind="set_bid", target="campaign C-102", sku="SKU-2", before=1.6, after=2.4, status="denied",
+                   rationale="Stage 2 of the event cut traffic; the platform suggests doubling the bid.",
+                   limit="spend.max_bid", guard_message="bid ¥2.40 is above the highest bid ¥2.00"),
+        ActionLine(kind="set_campaign_mode", target="campaign C-103", sku="SKU-3", before="search",
+                   after="whole_site", status="expired", rationale="Whole-site promotion reached more buyers."),
+        ActionLine(kind="stop_coupon", target="coupon Q-9", sku="SKU-1", status="rejected",
+                   rationale="Loyal buyers use it who would buy anyway."),
+    ]
+    anomalies = [
+        Anomaly(code="stage2_cutoff", sku="SKU-2", params={"traffic_drop": 0.62}),
+        Anomaly(code="roi_below_break_even", sku="SKU-2", params={"roi": 1.8, "break_even_roi": 2.4}),
+        Anomaly(code="stockout_risk", sku="SKU-1", params={"days_left": 2.5}),
+        Anomaly(code="lowest_price_risk", sku="SKU-3", params={"price": 79.0, "floor": 85.0, "event": "3·15 大促"}),
+        Anomaly(code="other", params={"detail": "Refund requests doubled since yesterday."}),
+    ]
+    return ReportData(
+        shop_id="demo-shop", shop_name="小二的杂货铺", date=date, locale=locale, today=days[-1],
+        yesterday=days[-2], last_week=days[-8], trend=days,
+        roi_by_sku=[SkuRoi(sku="SKU-1", title="加厚珊瑚绒睡衣 女款", roi=4.1, break_even_roi=2.6),
+                    SkuRoi(sku="SKU-2", roi=1.8, break_even_roi=2.4),
+                    SkuRoi(sku="SKU-3", roi=3.0, break_even_roi=2.9)],
+        actions=actions, anomalies=anomalies,
+    )
