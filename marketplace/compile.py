@@ -89,9 +89,8 @@ def _events(scenario: Scenario, index: dict[tuple[str, str], int], n: int) -> Ev
         return EventBook.empty(n)
     skus = np.zeros((len(rows), n), bool)
     for k, (shop, e) in enumerate(rows):
-        for p in shop.products:
-            if e.skus is None or p.sku in e.skus:
-                skus[k, index[(shop.id, p.sku)]] = True
+        names = [p.sku for p in shop.products] if e.skus is None else e.skus
+        skus[k, [index[(shop.id, sku)] for sku in names]] = True
     return EventBook(
         start=np.array([e.start_day for _, e in rows]), end=np.array([e.end_day for _, e in rows]),
         entry_ratio=np.array([e.entry_ratio for _, e in rows]),

@@ -74,3 +74,9 @@ def ramp(current: np.ndarray, target: np.ndarray, limit: np.ndarray | float | No
         return target.copy()
     lo, hi = current * (1 - limit), current * (1 + limit)
     return np.where(current > 0, np.clip(target, lo, hi), target)
+
+
+def ramp_cents(current: np.ndarray, target: np.ndarray, limit: np.ndarray | float | None) -> np.ndarray:
+    """`ramp` in whole cents, rounded toward the current bid so the step never passes the limit."""
+    step = ramp(current, target, limit)
+    return np.where(step >= current, np.floor(step * 100 + 1e-9), np.ceil(step * 100 - 1e-9)) / 100

@@ -224,17 +224,24 @@ class World:
 
     def set_mode(self, shop_id: str, campaign_id: str, mode: CampaignMode, target_roi: float | None,
                  key: str | None = None) -> dict:
+        """Search bidding or whole-site target ROI: one write, one change-log entry."""
         with self.lock:
             row = self.campaign_row(shop_id, campaign_id)
-            if mode is CampaignMode.WHOLE_SITE:
-                roi = target_roi if target_roi is not None else float(self.c.settings.target_roi[row])
+            s = self.c.settings
+            whole_site = mode is CampaignMode.WHOLE_SITE
+            roi = float(s.target_roi[row])
+            if whole_site:
+                roi = target_roi if target_roi is not None else roi
                 lo, hi = ROI_RANGE
                 if not lo <= roi <= hi:
                     raise InvalidWrite("target_roi", f"must be between {lo} and {hi}, got {roi}")
-                self._set(shop_id, campaign_id, "target_roi", round(roi, 2), key)
             elif target_roi is not None:
                 raise InvalidWrite("target_roi", "only a whole_site campaign takes a target ROI")
-            return self._set(shop_id, campaign_id, "whole_site", mode is CampaignMode.WHOLE_SITE, key)
+            view = lambda: {"mode": self.campaign_view(row)["mode"], "target_roi": float(s.target_roi[row])}  # noqa: E731
+            before = view()
+            s.whole_site[row], s.target_roi[row] = whole_site, round(roi, 2)
+            self._log(shop_id, self.c.skus[row], "campaign.mode", campaign_id, before, view(), key)
+            return self.campaign_view(row)
 
     def _set(self, shop_id: str, campaign_id: str, name: str, value, key: str | None) -> dict:
         with self.lock:

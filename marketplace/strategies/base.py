@@ -50,4 +50,5 @@ def make_strategy(name: str, world: World) -> Strategy:
 
 
 def _load_builtin() -> None:
+    from agent import runner  # noqa: F401  (registers the agent)
     from marketplace.strategies import baselines, oracle  # noqa: F401  (registers them)

@@ -16,7 +16,7 @@ import numpy as np
 from marketplace import bounds
 from marketplace.client import PlatformClient, idempotency_key
 from marketplace.model import Settings
-from marketplace.rollout import ramp, rollout
+from marketplace.rollout import ramp_cents, rollout
 from marketplace.strategies.base import register
 from marketplace.strategies.oracle_coupons import Op, plan_coupons
 from marketplace.world import ROI_RANGE, World
@@ -61,7 +61,7 @@ class Oracle:
         chosen.budget = np.round(need[choice, np.arange(n)], 2)
         limit = bounds.bid_change_limit(w)
         ops = plan_coupons(w, chosen, days, limit)
-        chosen.bid = np.round(ramp(w.c.settings.bid, chosen.bid, limit), 2)  # today's step toward it
+        chosen.bid = ramp_cents(w.c.settings.bid, chosen.bid, limit)  # today's step toward it
         for shop in w.c.shop_ids:
             ops[shop][:0] = self._campaign_ops(chosen, w.c.shop_rows[shop])
         return ops
@@ -82,10 +82,11 @@ class Oracle:
                                    roi=np.full(n, 3.0)))
             feasible.append(ok)
         low_t = np.maximum(p.tmin, bounds.min_roi(w))
+        low_t = np.where(np.isfinite(low_t), low_t, ROI_RANGE[1] + 1)  # unreachable floors: never feasible
         for step in WS_TARGET_STEPS:
             cands.append(_settings(n, active=True, whole_site=True, bid=np.zeros(n), budget=sku_cap,
                                    roi=np.round(low_t * step, 2)))
-            feasible.append(np.isfinite(low_t) & (low_t * step <= ROI_RANGE[1]))
+            feasible.append(low_t * step <= ROI_RANGE[1])
         self._feasible = np.concatenate(feasible)
         return cands, sku_cap[None, :]
 
