@@ -109,16 +109,29 @@ def bench(
 @app.command()
 def demo(
     scenario: Annotated[Path, typer.Option(exists=True, dir_okay=False)] = Path("scenarios/price_sensitive.yaml"),
+    days: Annotated[int, typer.Option(min=1, max=28)] = 14,
+    out: Annotated[Path, typer.Option(help="Folder for reports and checkpoints.")] = Path("out/demo"),
 ) -> None:
-    """The offline demo: a careful human's rules against doing nothing and the oracle, on one shop."""
-    from marketplace.harness import bench as run_bench
-    from marketplace.harness import bench_markdown
+    """Two weeks of Xiaoer on one simulated shop (offline, no LLM): daily runs, approvals, reports."""
+    from agent.demo import run_demo
 
     spec = _load(scenario)
     console.print(f"[bold]{spec.name}[/bold] — {spec.description} / {spec.description_zh}")
-    with _progress(spec.horizon_days * 3, "demo") as advance:
-        rows = run_bench([scenario], ["noop", "rules"], progress=advance)
-    typer.echo(bench_markdown(rows))
+    with _progress(days, "Xiaoer · daily runs / 每日运行") as advance:
+        result = run_demo(spec, days, out, progress=advance)
+    table = Table(title=f"Xiaoer on {spec.name}, {days} days / 店小二 {days} 天")
+    for col in ("date\n日期", "profit\n利润", "GMV\n成交额", "ads\n广告", "coupons\n优惠券", "done\n执行",
+                "denied\n拒绝", "rejected\n驳回", "failed\n失败"):
+        table.add_column(col, justify="right")
+    for d in result.days:
+        table.add_row(d["date"][5:], f"{d['profit']:,.0f}", f"{d['gmv']:,.0f}", f"{d['ad_spend']:,.0f}",
+                      f"{d['coupon_cost']:,.0f}", str(d["executed"]), str(d["denied"]), str(d["rejected"]),
+                      str(d["failed"]))
+    console.print(table)
+    console.print(f"profit 利润: Xiaoer 店小二 ¥{result.profit:,.0f} · " + " · ".join(
+        f"{name} ¥{profit:,.0f}" for name, profit in result.baselines.items()))
+    if result.reports:
+        console.print(f"latest report 最新日报: {result.reports[-1]}")
 
 
 @scenario_app.command("check")

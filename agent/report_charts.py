@@ -13,7 +13,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 from matplotlib import font_manager
-from matplotlib.dates import AutoDateLocator, DateFormatter
+from matplotlib.dates import DateFormatter, DayLocator
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
@@ -93,7 +93,8 @@ def trend_svg(
         if np.min(profit) < 0:
             ax.axhline(0, color=_MUTED, linewidth=0.8)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"¥{y:,.0f}"))
-        ax.xaxis.set_major_locator(AutoDateLocator(maxticks=6))
+        # A day grid (every k-th day) reads well from 1 to 28 days; AutoDateLocator warns on short spans.
+        ax.xaxis.set_major_locator(DayLocator(interval=max(1, -(-len(dates) // 6))))
         ax.xaxis.set_major_formatter(DateFormatter("%m-%d"))
         ax.grid(axis="y", color="#e5e7eb", linewidth=0.8)
         ax.legend(loc="upper left", bbox_to_anchor=(0, 1.16), ncols=3, fontsize=9, handlelength=1.2)

@@ -55,3 +55,12 @@ def test_public_scenarios_validate() -> None:
     assert len(files) >= 6
     result = runner.invoke(app, ["scenario", "check", *map(str, files)])
     assert result.exit_code == 0, result.output
+
+
+def test_demo_runs_the_agent_and_writes_reports_in_both_languages(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--days", "3", "--out", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    assert "noop" in result.output and "rules" in result.output
+    reports = sorted(p.name for p in (tmp_path / "demo/reports").rglob("*.html"))
+    # the run on day d reports on day d-1: three runs, two finished days
+    assert set(reports) == {"2026-03-02.en.html", "2026-03-02.zh-CN.html", "2026-03-03.en.html", "2026-03-03.zh-CN.html"}

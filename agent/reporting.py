@@ -1,0 +1,88 @@
+"""From a run's state to the daily report: KPIs, actions with what became of them, anomalies."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from agent.report import ActionLine, Anomaly, DayKpis, ReportData, SkuRoi, write_report
+
+_BEFORE_AFTER = {
+    "set_bid": ("current_bid", "bid"), "set_budget": ("current_budget", "budget"),
+    "set_campaign_status": ("current_status", "status"), "set_campaign_mode": ("current_mode", "mode"),
+}
+
+
+def report_data(state: dict[str, Any], shop_name: str = "", locale: str = "zh-CN") -> ReportData | None:
+    """The report of the last finished day and this morning's actions; None before any history."""
+    kpis = state["analysis"]["kpis"]
+    if not kpis:
+        return None
+    days = {dt.date.fromisoformat(k["date"]): _kpis(k) for k in kpis}
+    date = max(days)
+    titles = {p["sku"]: p["title"] for p in state["observation"]["products"]}
+    return ReportData(
+        shop_id=state["shop_id"], shop_name=shop_name or state["shop_id"], date=date, locale=locale,
+        today=days[date], yesterday=days.get(date - dt.timedelta(days=1)),
+        last_week=days.get(date - dt.timedelta(days=7)),
+        trend=[days[d] for d in sorted(days)[-28:]],
+        roi_by_sku=[SkuRoi(sku=r["sku"], title=titles.get(r["sku"]), roi=r["roi"], break_even_roi=r["break_even_roi"])
+                    for r in state["analysis"]["roi_by_sku"] if r["roi"] is not None and r["break_even_roi"]],
+        actions=[_line(o, titles, locale) for o in state.get("outcomes", [])],
+        anomalies=[Anomaly(code=a["code"], sku=a["sku"], params=a["params"]) for a in state["analysis"]["anomalies"]],
+    )
+
+
+def write_daily_report(state: dict[str, Any], out_dir: Path, shop_name: str = "", locale: str = "zh-CN"
+                       ) -> dict[str, str]:
+    """Write the report in both languages; returns the paths (empty before any history)."""
+    data = report_data(state, shop_name, locale)
+    if data is None:
+        return {}
+    return {k: str(v) for k, v in write_report(data, out_dir).items()}
+
+
+def _kpis(k: dict[str, Any]) -> DayKpis:
+    return DayKpis(date=dt.date.fromisoformat(k["date"]), profit=k["profit"], gmv=k["gmv"],
+                   orders=round(k["orders"]), ad_spend=k["ad_spend"], coupon_cost=k["coupon_cost"])
+
+
+def _line(o: dict[str, Any], titles: dict[str, str], locale: str) -> ActionLine:
+    a, v = o["action"], o["verdict"]
+    before, after = _before_after(a)
+    return ActionLine(
+        kind=a["kind"], target=a.get("campaign_id") or a.get("coupon_id") or a.get("sku") or "shop",
+        sku=a.get("sku"), title=titles.get(a.get("sku") or ""), before=before, after=after,
+        rationale=a.get("rationale", ""), expected_effect=_effect(a.get("expected") or {}), status=o["status"],
+        limit=v["limit"] if o["status"] in ("denied", "pending") else None,
+        guard_message=(v["message_zh"] if locale == "zh-CN" else v["message"]) if o["status"] != "executed" else None,
+        error=o.get("error"),
+    )
+
+
+def _before_after(a: dict[str, Any]) -> tuple[Any, Any]:
+    if a["kind"] in _BEFORE_AFTER:
+        old, new = _BEFORE_AFTER[a["kind"]]
+        after = a[new]
+        if a["kind"] == "set_campaign_mode" and a.get("target_roi"):
+            after = f"{a[new]} @ ROI {a['target_roi']:g}"
+        return a.get(old), after
+    if a["kind"] == "create_coupon":
+        off = f"{a['value']:g}%" if a["type"] == "percent" else f"¥{a['value']:g}"
+        over = f" ≥ ¥{a['threshold']:g}" if a.get("threshold") else ""
+        return None, f"{a['type']} {off}{over}"
+    return "live", "stopped"
+
+
+def _effect(e: dict[str, Any]) -> str:
+    parts = []
+    if e.get("orders") is not None:
+        parts.append(f"{e['orders']:.1f} orders/day")
+    if e.get("ad_spend") is not None:
+        parts.append(f"ad spend ¥{e['ad_spend']:.0f}/day")
+    if e.get("roi") is not None:
+        parts.append(f"ROI {e['roi']:.1f}")
+    if e.get("profit") is not None:
+        parts.append(f"profit ¥{e['profit']:.0f}/day")
+    return ", ".join(parts)
