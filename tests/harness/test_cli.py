@@ -63,4 +63,4 @@ def test_demo_runs_the_agent_and_writes_reports_in_both_languages(tmp_path: Path
     assert "noop" in result.output and "rules" in result.output
     reports = sorted(p.name for p in (tmp_path / "demo/reports").rglob("*.html"))
     # the run on day d reports on day d-1: three runs, two finished days
-    assert set(reports) == {"2026-03-02.en.html", "2026-03-02.zh-CN.html", "2026-03-03.en.html", "2026-03-03.zh-CN.html"}
+    assert set(reports) == {f"2026-03-0{d}.{loc}.html" for d in (2, 3) for loc in ("en", "zh-CN")}
