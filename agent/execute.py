@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 from marketplace.client import PlatformClient
-from marketplace.scenario import CouponSpec
 from policies.actions import (
     Action,
     CreateCoupon,
@@ -52,8 +51,3 @@ def execute(client: PlatformClient, action: Action, key: str) -> dict[str, Any]:
             return client.stop_coupon(action.coupon_id, key=key)
     raise TypeError(f"not an action: {action!r}")
 
-
-def coupon_spec(body: dict[str, Any], today: int) -> CouponSpec:
-    """A platform coupon body (with `valid_days`) as the coupon it creates today."""
-    fields = {k: v for k, v in body.items() if k != "valid_days"}
-    return CouponSpec(**fields, start_day=today, end_day=today + body["valid_days"] - 1)

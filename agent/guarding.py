@@ -24,6 +24,7 @@ def shop_state(obs: dict[str, Any]) -> ShopState:
     month_start = day - (today.day - 1)
     week_start = day - today.weekday()
     spend: dict[str, float] = {}
+    ad_orders: dict[str, float] = {}
     month_spend = week_coupons = 0.0
     for r in obs["metrics"]:
         if r["day"] >= month_start:
@@ -32,9 +33,6 @@ def shop_state(obs: dict[str, Any]) -> ShopState:
             week_coupons += r["coupon_cost"]
         if r["source"] == "search" and r["day"] >= day - 3:
             spend[r["sku"]] = spend.get(r["sku"], 0.0) + r["ad_spend"]
-    ad_orders: dict[str, float] = {}
-    for r in obs["metrics"]:
-        if r["source"] == "search" and r["day"] >= day - 3:
             ad_orders[r["sku"]] = ad_orders.get(r["sku"], 0.0) + r["orders"]
     products = {
         p["sku"]: ProductState(

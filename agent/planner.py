@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.belief import belief_world, expected_day
-from agent.execute import coupon_spec
+from marketplace.api import CouponBody, coupon_spec
 from marketplace.strategies.oracle import Oracle
 from marketplace.strategies.oracle_coupons import Op
 from marketplace.world import World
@@ -68,7 +68,7 @@ def _apply(world: World, shop_id: str, ops: list[Op]) -> None:
         elif op.kind == "stop_coupon":
             world.stop_coupon(shop_id, op.target)
         elif op.kind == "create_coupon":
-            world.create_coupon(shop_id, coupon_spec(op.value, world.day))
+            world.create_coupon(shop_id, coupon_spec(CouponBody.model_validate(op.value), world.day))
 
 
 def _action(op: Op, obs: dict, world: World, before: dict, after: dict) -> Action:

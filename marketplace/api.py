@@ -240,7 +240,7 @@ def create_app(world: World, admin_token: str) -> FastAPI:
     @app.post("/v1/shops/{shop_id}/coupons", tags=["coupons"])
     def create_coupon(request: Request, shop_id: Shop, body: CouponBody, key: Key = None):
         def apply():
-            spec = _coupon_spec(body, world.day)
+            spec = coupon_spec(body, world.day)
             return views.coupon_view(world, world.create_coupon(shop_id, spec, key=key))
 
         return write(request, shop_id, key, body.model_dump(mode="json"), apply)
@@ -282,7 +282,8 @@ def create_app(world: World, admin_token: str) -> FastAPI:
     return app
 
 
-def _coupon_spec(body: CouponBody, today: int) -> CouponSpec:
+def coupon_spec(body: CouponBody, today: int) -> CouponSpec:
+    """The coupon a create-coupon body makes on day `today` (its `valid_days` from its start)."""
     start = today if body.start_day is None else body.start_day
     if start < today:
         raise InvalidWrite("start_day", f"must be today ({today}) or later, got {start}")
