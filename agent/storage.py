@@ -33,6 +33,7 @@ from agent.storage_models import (
     AuditLogIsAppendOnly,
     InvalidTransition,
     NotFound,
+    PlannerMemory,
     PolicyVersion,
     Proposal,
     ProposalConflict,
@@ -52,6 +53,7 @@ from agent.storage_models import (
 )
 from agent.storage_proposals import (
     edit_proposal,
+    edited_proposal_id,
     expire_due,
     get_proposal,
     pending_proposals,
@@ -64,12 +66,13 @@ from policies.limits import PolicyError, parse_policy
 
 __all__ = [
     "ApprovalExpired", "AuditEvent", "AuditKind", "AuditLogIsAppendOnly", "InvalidTransition", "NotFound",
-    "PolicyVersion", "Proposal", "ProposalConflict", "ProposalState", "RUN_TRANSITIONS", "Report", "Run", "RunExists",
-    "RunStatus", "Shop", "ShopToken", "StorageError", "TRANSITIONS", "as_utc", "audit", "audit_log", "current_policy",
-    "database_url", "edit_proposal", "expire_due", "finish_run", "get_proposal", "get_report", "get_run", "get_shop",
-    "hash_token", "init_db", "issue_token", "list_reports", "list_runs", "make_engine", "pending_proposals",
-    "policy_history", "proposal_id_for", "proposals_for_run", "save_policy", "save_report", "save_shop",
-    "session_scope", "set_run_status", "shop_for_token", "start_run", "transition", "upsert_proposal", "utcnow",
+    "PlannerMemory", "PolicyVersion", "Proposal", "ProposalConflict", "ProposalState", "RUN_TRANSITIONS", "Report",
+    "Run", "RunExists", "RunStatus", "Shop", "ShopToken", "StorageError", "TRANSITIONS", "as_utc", "audit",
+    "audit_log", "current_policy", "database_url", "edit_proposal", "edited_proposal_id", "expire_due", "finish_run",
+    "get_proposal", "get_report", "get_run", "get_shop", "hash_token", "init_db", "issue_token", "list_reports",
+    "list_runs", "load_memory", "make_engine", "pending_proposals", "policy_history", "proposal_id_for",
+    "proposals_for_run", "save_memory", "save_policy", "save_report", "save_shop", "session_scope", "set_run_status",
+    "shop_for_token", "start_run", "transition", "upsert_proposal", "utcnow",
 ]
 
 
@@ -314,6 +317,22 @@ def list_reports(session: Session, shop_id: str, limit: int = 30) -> list[Report
     """The shop's reports, newest date first."""
     query = select(Report).where(Report.shop_id == shop_id)
     return list(session.exec(query.order_by(col(Report.date).desc(), col(Report.locale)).limit(limit)).all())
+
+
+# --- planner memory ---------------------------------------------------------------------------------------------------
+
+def load_memory(session: Session, shop_id: str) -> dict[str, Any]:
+    """The planner's estimates for the shop from earlier runs (empty at first)."""
+    row = session.get(PlannerMemory, shop_id)
+    return dict(row.body) if row is not None else {}
+
+
+def save_memory(session: Session, shop_id: str, body: dict[str, Any], *, now: datetime | None = None) -> None:
+    """Keep the planner's estimates for the shop's next run."""
+    row = session.get(PlannerMemory, shop_id) or PlannerMemory(shop_id=shop_id)
+    row.body, row.updated_at = to_json(body), as_utc(now)
+    session.add(row)
+    session.flush()
 
 
 # --- owner tokens -----------------------------------------------------------------------------------------------------

@@ -255,6 +255,16 @@ class Report(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class PlannerMemory(SQLModel, table=True):
+    """What the planner learnt about a shop's SKUs on earlier days (its estimates), carried to the next run."""
+
+    __tablename__ = "planner_memory"
+
+    shop_id: str = Field(foreign_key="shops.id", primary_key=True)
+    body: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class ShopToken(SQLModel, table=True):
     """An owner's API token for one shop, kept only as its SHA-256 hash."""
 

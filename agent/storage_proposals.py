@@ -130,8 +130,7 @@ def edit_proposal(
     """The owner's edit of a pending proposal: the old one is rejected, a new one (`replaces` it) awaits the guard."""
     old = require_row(session, Proposal, proposal_id)
     action = to_json(action)
-    digest = hashlib.sha256(json.dumps(action, sort_keys=True).encode()).hexdigest()[:16]
-    fingerprint = f"owner-edit:{old.id}:{digest}"
+    fingerprint = _edit_fingerprint(old.id, action)
     new_id = proposal_id_for(old.run_id, fingerprint)
     transition(session, old.id, ProposalState.REJECTED, actor, now=now, reason="edited by the owner",
                replaced_by=new_id)
@@ -140,6 +139,16 @@ def edit_proposal(
         action=action, rationale=rationale or f"owner edit of proposal {old.id}", expected_effect=expected_effect,
         proposed_by="owner-edit", actor=actor, idempotency_key=idempotency_key, replaces=old.id, now=now,
     )
+
+
+def edited_proposal_id(run_id: str, proposal_id: str, action: Any) -> str:
+    """The id `edit_proposal` gives the owner's edit of `proposal_id` to `action`: the same edit, the same id."""
+    return proposal_id_for(run_id, _edit_fingerprint(proposal_id, to_json(action)))
+
+
+def _edit_fingerprint(proposal_id: str, action: Any) -> str:
+    digest = hashlib.sha256(json.dumps(action, sort_keys=True).encode()).hexdigest()[:16]
+    return f"owner-edit:{proposal_id}:{digest}"
 
 
 def get_proposal(session: Session, proposal_id: str) -> Proposal | None:
