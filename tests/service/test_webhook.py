@@ -1,0 +1,217 @@
+"""The report webhook against a real receiver on loopback that fails on purpose: retries, Retry-After, giving up."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI, Request, Response
+from sqlalchemy import Engine
+
+from agent.service.webhook import Backoff, parse_retry_after, push_report, push_run_report
+from agent.storage import (
+    AuditKind,
+    audit_log,
+    finish_run,
+    init_db,
+    make_engine,
+    save_report,
+    save_shop,
+    session_scope,
+    start_run,
+)
+
+NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+class Receiver:
+    """A webhook receiver that answers `failures` (status, headers) first, then 200; it keeps what it got."""
+
+    def __init__(self) -> None:
+        self.failures: list[tuple[int, dict[str, str]]] = []
+        self.received: list[tuple[dict[str, Any], dict[str, str]]] = []
+        self.app = FastAPI()
+        self.app.post("/hook")(self.hook)
+
+    async def hook(self, request: Request) -> Response:
+        self.received.append((await request.json(), dict(request.headers)))
+        if self.failures:
+            status, headers = self.failures.pop(0)
+            return Response(status_code=status, headers=headers)
+        return Response(status_code=200)
+
+
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """`app` served by uvicorn in a thread on a free loopback port; yields its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        for _ in range(500):
+            if server.started:
+                break
+            threading.Event().wait(0.01)
+        assert server.started, "the receiver did not start"
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[tuple[Receiver, str]]:
+    r = Receiver()
+    with serve(r.app) as url:
+        yield r, url
+
+
+@pytest.fixture
+def hook(receiver: tuple[Receiver, str]) -> Receiver:
+    r, _ = receiver
+    r.failures.clear()
+    r.received.clear()
+    return r
+
+
+@pytest.fixture
+def engine(tmp_path) -> Engine:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    init_db(engine)
+    return engine
+
+
+def _shop_with_report(engine: Engine, webhook_url: str | None):
+    with session_scope(engine) as s:
+        shop = save_shop(s, "shop-a", "小二的杂货铺", locale="zh-CN", webhook_url=webhook_url)
+        run = start_run(s, "shop-a", "2026-03-02", 31, "run-1", now=NOW)
+        finish_run(s, run.id, "done", now=NOW)
+        report = save_report(s, shop_id="shop-a", date="2026-03-02", locale="zh-CN", markdown="# 每日经营报告\n利润 ¥120",
+                             run_id="run-1", now=NOW)
+        save_report(s, shop_id="shop-a", date="2026-03-02", locale="en", markdown="# Daily report", run_id="run-1",
+                    now=NOW)
+    return shop, report
+
+
+def _webhook_events(engine: Engine) -> list[Any]:
+    with session_scope(engine) as s:
+        return [e for e in audit_log(s, "shop-a") if e.actor == "webhook"]
+
+
+def test_push_retries_server_errors_then_succeeds(engine, hook, receiver):
+    shop, report = _shop_with_report(engine, receiver[1] + "/hook?secret=s3cret")
+    hook.failures = [(503, {}), (500, {})]
+    sleeps: list[float] = []
+
+    ok = push_report(shop, report, engine=engine, sleep=sleeps.append, backoff=Backoff(attempts=5, base=0.5),
+                     base_url="https://xiaoer.example/")
+
+    assert ok is True
+    assert sleeps == [0.5, 1.0]  # exponential: base · 2^n
+    assert len(hook.received) == 3
+    body, headers = hook.received[-1]
+    assert body == {
+        "shop_id": "shop-a", "shop_name": "小二的杂货铺", "date": "2026-03-02", "locale": "zh-CN", "run_id": "run-1",
+        "status": "done", "summary_markdown": "# 每日经营报告\n利润 ¥120",
+        "links": {"html": "https://xiaoer.example/r/2026-03-02?lang=zh-CN",
+                  "page": "https://xiaoer.example/?lang=zh-CN"},
+    }
+    keys = {h["idempotency-key"] for _, h in hook.received}
+    assert len(keys) == 1, "every try of one delivery carries the same idempotency key"
+    (event,) = _webhook_events(engine)
+    assert event.event == AuditKind.EXECUTED and event.run_id == "run-1" and event.proposal_id is None
+    assert event.detail["ok"] is True and event.detail["statuses"] == [503, 500, 200]
+    assert "s3cret" not in str(event.detail), "the webhook URL's query stays out of the audit log"
+
+
+def test_push_gives_up_after_the_cap_and_audits_it(engine, hook, receiver):
+    shop, report = _shop_with_report(engine, receiver[1] + "/hook")
+    hook.failures = [(502, {})] * 10
+    sleeps: list[float] = []
+
+    ok = push_report(shop, report, engine=engine, sleep=sleeps.append, backoff=Backoff(attempts=4, base=1, cap=3))
+
+    assert ok is False
+    assert len(hook.received) == 4
+    assert sleeps == [1, 2, 3]  # capped at 3, and no sleep after the last try
+    (event,) = _webhook_events(engine)
+    assert event.event == AuditKind.FAILED
+    assert event.detail["statuses"] == [502] * 4 and "gave up after 4 attempts" in event.detail["error"]
+
+
+def test_push_honours_retry_after_on_429(engine, hook, receiver):
+    shop, report = _shop_with_report(engine, receiver[1] + "/hook")
+    hook.failures = [(429, {"Retry-After": "7"}), (429, {"Retry-After": "0"})]
+    sleeps: list[float] = []
+
+    assert push_report(shop, report, engine=engine, sleep=sleeps.append, backoff=Backoff(base=0.25))
+
+    assert sleeps == [7.0, 0.5]  # the receiver's 7 s over our 0.25 s; our 0.5 s over its 0 s
+    assert len(hook.received) == 3
+
+
+def test_push_gives_up_when_retry_after_is_too_long(engine, hook, receiver):
+    shop, report = _shop_with_report(engine, receiver[1] + "/hook")
+    hook.failures = [(429, {"Retry-After": "3600"})]
+    sleeps: list[float] = []
+
+    assert not push_report(shop, report, engine=engine, sleep=sleeps.append, backoff=Backoff(max_retry_after=600))
+
+    assert sleeps == [] and len(hook.received) == 1
+    (event,) = _webhook_events(engine)
+    assert event.event == AuditKind.FAILED and "Retry-After 3600s" in event.detail["error"]
+
+
+def test_push_does_not_retry_a_client_error(engine, hook, receiver):
+    shop, report = _shop_with_report(engine, receiver[1] + "/hook")
+    hook.failures = [(404, {})]
+    sleeps: list[float] = []
+
+    assert not push_report(shop, report, engine=engine, sleep=sleeps.append)
+
+    assert sleeps == [] and len(hook.received) == 1
+    assert _webhook_events(engine)[0].detail["error"] == "HTTP 404"
+
+
+def test_push_retries_when_nobody_listens(engine):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there now: every try is refused
+    shop, report = _shop_with_report(engine, f"http://127.0.0.1:{port}/hook")
+    sleeps: list[float] = []
+
+    assert not push_report(shop, report, engine=engine, sleep=sleeps.append, backoff=Backoff(attempts=3, base=0.1))
+
+    assert sleeps == [0.1, 0.2]
+    (event,) = _webhook_events(engine)
+    assert event.detail["statuses"] == [0, 0, 0] and "ConnectError" in event.detail["error"]
+
+
+def test_push_run_report_picks_the_shops_language_and_skips_shops_without_a_webhook(engine, hook, receiver):
+    _shop_with_report(engine, None)
+    assert push_run_report(engine, "shop-a", "run-1") is False
+    assert hook.received == [] and _webhook_events(engine) == []
+
+    with session_scope(engine) as s:
+        save_shop(s, "shop-a", "小二的杂货铺", locale="en", webhook_url=receiver[1] + "/hook")
+    assert push_run_report(engine, "shop-a", "run-1", sleep=lambda _: None) is True
+    assert hook.received[0][0]["locale"] == "en" and hook.received[0][0]["summary_markdown"] == "# Daily report"
+
+
+def test_retry_after_takes_seconds_or_an_http_date():
+    now = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    later = (now + timedelta(seconds=90)).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    assert parse_retry_after("12") == 12.0
+    assert parse_retry_after(later, now) == 90.0
+    assert parse_retry_after("Mon, 02 Mar 2026 07:00:00 GMT", now) == 0.0
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
