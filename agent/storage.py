@@ -130,11 +130,11 @@ def _dumps(value: Any) -> str:
 
 # --- shops ------------------------------------------------------------------------------------------------------------
 
-_SHOP_SETTINGS = {"locale", "timezone", "daily_run_time", "platform_url", "webhook_url"}
+_SHOP_SETTINGS = {"locale", "timezone", "daily_run_time", "platform_url", "platform_token", "webhook_url"}
 
 
 def save_shop(session: Session, shop_id: str, name: str, **settings: Any) -> Shop:
-    """Create the shop, or update its name and the given settings (locale, timezone, daily_run_time, urls)."""
+    """Create the shop, or update its name and the given settings (locale, timezone, run time, urls, platform token)."""
     unknown = set(settings) - _SHOP_SETTINGS
     if unknown:
         raise TypeError(f"unknown shop settings: {', '.join(sorted(unknown))}")

@@ -156,6 +156,9 @@ class Shop(SQLModel, table=True):
     timezone: str = "Asia/Shanghai"
     daily_run_time: str = "08:00"
     platform_url: str | None = None
+    # The shop's own token for the platform API: needed in clear to call the platform, so it lives
+    # only here (never in files, logs or API responses); repr=False keeps it out of tracebacks.
+    platform_token: str | None = Field(default=None, repr=False)
     webhook_url: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
