@@ -95,8 +95,8 @@ def _shop_with_report(engine: Engine, webhook_url: str | None):
         shop = save_shop(s, "shop-a", "小二的杂货铺", locale="zh-CN", webhook_url=webhook_url)
         run = start_run(s, "shop-a", "2026-03-02", 31, "run-1", now=NOW)
         finish_run(s, run.id, "done", now=NOW)
-        report = save_report(s, shop_id="shop-a", date="2026-03-02", locale="zh-CN", markdown="# 每日经营报告\n利润 ¥120",
-                             run_id="run-1", now=NOW)
+        report = save_report(s, shop_id="shop-a", date="2026-03-02", locale="zh-CN",
+                             markdown="# 每日经营报告\n利润 ¥120", run_id="run-1", now=NOW)
         save_report(s, shop_id="shop-a", date="2026-03-02", locale="en", markdown="# Daily report", run_id="run-1",
                     now=NOW)
     return shop, report
