@@ -1,0 +1,240 @@
+"""The owner's web page: sign in with the owner token, read the report, answer approvals, read the limits, run now.
+
+Server-rendered (Jinja2, autoescaped), one page at `/`. The owner token lives in an httponly,
+SameSite=Strict cookie; every form also carries a token derived from it (HMAC), and a POST
+from another origin is refused, so no other site can make the owner's browser act. Approvals
+go through `Jobs.decide`, the same path as the API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from agent.i18n import LOCALES, Locale
+from agent.jobs import DecisionError, OwnerDecision
+from agent.service import web_views
+from agent.service.web_text import text
+from agent.storage import RunExists, Shop, get_report, get_shop, session_scope, shop_for_token
+
+router = APIRouter(include_in_schema=False)
+
+COOKIE = "xiaoer_owner"
+COOKIE_DAYS = 30
+MAX_FORM_BYTES = 16_384
+ACTOR = "owner:web"
+
+
+@dataclass
+class Owner:
+    """The signed-in owner: their shop, and the form token that proves a POST came from our page."""
+
+    shop: Shop
+    csrf: str
+
+
+# --- sign in and out --------------------------------------------------------------------------------------------------
+
+@router.get("/", response_class=HTMLResponse)
+def page(request: Request, lang: str | None = None, notice: str | None = None) -> Response:
+    """The owner page, or the sign-in form."""
+    owner = _owner(request)
+    if owner is None:
+        return _render("login.html", _locale(lang, None), status=200)
+    return _dashboard(request, owner, _locale(lang, owner.shop), notice=notice)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    """Check the owner token and keep it in the cookie."""
+    form = await _form(request)
+    if not _same_origin(request):
+        return _refusal(_locale(form.get("lang"), None), "error.csrf")
+    token = form.get("token", "").strip()
+    with session_scope(request.app.state.engine) as session:
+        shop_id = shop_for_token(session, token)
+    locale = _locale(form.get("lang"), None)
+    if shop_id is None:
+        return _render("login.html", locale, status=401, error=text("login.bad", locale))
+    response = RedirectResponse(_home(form.get("lang")), status_code=303)
+    response.set_cookie(COOKIE, token, max_age=COOKIE_DAYS * 86400, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path="/")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    """Forget the token in this browser."""
+    form = await _form(request)
+    owner = _verified(request, form)
+    if isinstance(owner, Response):
+        return owner
+    response = RedirectResponse(_home(form.get("lang")), status_code=303)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+# --- acting ---------------------------------------------------------------------------------------------------------
+
+@router.post("/decide")
+async def decide(request: Request) -> Response:
+    """Approve, reject or edit one pending proposal; the run resumes before the page comes back."""
+    form = await _form(request)
+    owner = _verified(request, form)
+    if isinstance(owner, Response):
+        return owner
+    locale = _locale(form.get("lang"), owner.shop)
+    choice, pid = form.get("decision", ""), form.get("proposal_id", "")
+    try:
+        if choice not in ("approve", "reject", "edit"):
+            raise DecisionError(f"unknown decision {choice!r}", field="decision", code="invalid")
+        decision = OwnerDecision(choice, _edit_fields(form) if choice == "edit" else None)  # type: ignore[arg-type]
+        views = await run_in_threadpool(request.app.state.jobs.decide, owner.shop.id, {pid: decision}, actor=ACTOR)
+    except DecisionError as exc:
+        error = text(f"error.{exc.code}", locale, detail=str(exc))
+        return _dashboard(request, owner, locale, error=error, status=409 if exc.code != "invalid" else 400)
+    for view in views:
+        _push_later(request, owner.shop.id, view.run_id)
+    return RedirectResponse(_home(form.get("lang"), notice={"edit": "edited"}.get(choice, choice + "d")), 303)
+
+
+@router.post("/run")
+async def run_now(request: Request) -> Response:
+    """Start today's run now (once a day, like the scheduler)."""
+    form = await _form(request)
+    owner = _verified(request, form)
+    if isinstance(owner, Response):
+        return owner
+    locale = _locale(form.get("lang"), owner.shop)
+    try:
+        view = await run_in_threadpool(request.app.state.jobs.run_daily, owner.shop.id, actor=ACTOR)
+    except RunExists:
+        return _dashboard(request, owner, locale, error=text("error.run_exists", locale), status=409)
+    except LookupError:
+        return _dashboard(request, owner, locale, error=text("error.no_policy", locale), status=409)
+    _push_later(request, owner.shop.id, view.run_id)
+    return RedirectResponse(_home(form.get("lang"), notice=f"run_{view.status}"), status_code=303)
+
+
+@router.get("/r/{date}", response_class=HTMLResponse)
+def report_page(request: Request, date: str, lang: str | None = None) -> Response:
+    """The stored HTML report of a date, in the page's language (else the other one). Scripts are off."""
+    owner = _owner(request)
+    if owner is None:
+        return RedirectResponse(_home(lang), status_code=303)
+    locale = _locale(lang, owner.shop)
+    with session_scope(request.app.state.engine) as session:
+        report = next(filter(None, (get_report(session, owner.shop.id, date, loc)
+                                    for loc in (locale, *LOCALES))), None)
+    if report is None or not report.html:
+        return _refusal(locale, "report.none", status=404)
+    response = HTMLResponse(report.html)
+    _secure(response, "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'")
+    return response
+
+
+# --- helpers ----------------------------------------------------------------------------------------------------------
+
+def _dashboard(request: Request, owner: Owner, locale: Locale, *, notice: str | None = None, error: str = "",
+               status: int = 200) -> Response:
+    context = web_views.dashboard(request.app.state.engine, owner.shop, locale)
+    notice_text = text(f"notice.{notice}", locale, "") if notice else ""  # only notices we wrote
+    return _render("page.html", locale, status=status, csrf=owner.csrf, notice=notice_text, error=error, **context)
+
+
+def _render(name: str, locale: Locale, *, status: int, error: str = "", **context: Any) -> Response:
+    nonce = secrets.token_urlsafe(16)
+    other = LOCALES[1 - LOCALES.index(locale)]
+    html = web_views.render(name, locale=locale, other_locale=other, nonce=nonce, error=error, **context)
+    response = HTMLResponse(html, status_code=status)
+    _secure(response, f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
+                      "frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    return response
+
+
+def _secure(response: Response, csp: str) -> None:
+    response.headers.update({"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff",
+                             "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
+
+
+def _owner(request: Request) -> Owner | None:
+    token = request.cookies.get(COOKIE, "")
+    if not token:
+        return None
+    with session_scope(request.app.state.engine) as session:
+        shop_id = shop_for_token(session, token)
+        shop = get_shop(session, shop_id) if shop_id else None
+    return Owner(shop=shop, csrf=csrf_token(token)) if shop is not None else None
+
+
+def csrf_token(owner_token: str) -> str:
+    """The form token for a signed-in browser: only someone who holds the owner token can compute it."""
+    return hmac.new(owner_token.encode(), b"xiaoer-web-form", hashlib.sha256).hexdigest()
+
+
+def _verified(request: Request, form: dict[str, str]) -> Owner | Response:
+    """The owner behind a POST from our own page; else the answer to send (sign-in page, or a refusal)."""
+    owner = _owner(request)
+    if owner is None:
+        return RedirectResponse(_home(form.get("lang")), status_code=303)
+    if not _same_origin(request) or not hmac.compare_digest(form.get("csrf", ""), owner.csrf):
+        return _refusal(_locale(form.get("lang"), owner.shop), "error.csrf")
+    return owner
+
+
+def _same_origin(request: Request) -> bool:
+    """False for a request another site's page sent (browsers name the sender's origin on every POST)."""
+    origin = request.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
+
+
+def _refusal(locale: Locale, key: str, status: int = 403) -> Response:
+    return _render("message.html", locale, status=status, message=text(key, locale))
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A small urlencoded form (the page sends nothing else), first value of each field."""
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise HTTPException(status_code=413, detail="Form too large")  # only a hand-made request gets here
+    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+
+
+def _edit_fields(form: dict[str, str]) -> dict[str, float]:
+    """The owner's new values (only the editable fields that were filled in), as numbers."""
+    changes = {}
+    for name in web_views.EDITABLE_FIELDS:
+        raw = form.get(f"field_{name}", "").strip()
+        if raw:
+            try:
+                changes[name] = float(raw)
+            except ValueError:
+                raise DecisionError(f"{name}: {raw!r} is not a number", field=name, code="invalid") from None
+    return changes
+
+
+def _locale(lang: str | None, shop: Shop | None) -> Locale:
+    for candidate in (lang, shop.locale if shop else None):
+        if candidate in LOCALES:
+            return candidate  # type: ignore[return-value]
+    return "zh-CN"
+
+
+def _home(lang: str | None, notice: str | None = None) -> str:
+    query = {k: v for k, v in (("lang", lang if lang in LOCALES else None), ("notice", notice)) if v}
+    return "/" + (f"?{urlencode(query)}" if query else "")
+
+
+def _push_later(request: Request, shop_id: str, run_id: str) -> None:
+    """Send the run's report to the shop's webhook in the background, when the app runs a scheduler."""
+    scheduler = getattr(request.app.state, "scheduler", None)
+    if scheduler is not None:
+        scheduler.push_later(shop_id, run_id)
