@@ -17,27 +17,41 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
 from agent.i18n import LOCALES, Locale
 from agent.jobs import DecisionError, OwnerDecision
 from agent.service import web_views
 from agent.service.web_text import text
-from agent.storage import RunExists, Shop, get_report, get_shop, session_scope, shop_for_token
+from agent.storage import (
+    RunExists,
+    Shop,
+    ShopToken,
+    current_policy,
+    get_report,
+    get_shop,
+    hash_token,
+    session_scope,
+    shop_for_token,
+)
+from marketplace.client import PlatformError
 
 router = APIRouter(include_in_schema=False)
 
 COOKIE = "xiaoer_owner"
 COOKIE_DAYS = 30
+_DONE = {"approve": "approved", "reject": "rejected", "edit": "edited"}  # decision → notice shown after it
 MAX_FORM_BYTES = 16_384
-ACTOR = "owner:web"
 
 
 @dataclass
 class Owner:
-    """The signed-in owner: their shop, and the form token that proves a POST came from our page."""
+    """The signed-in owner: their shop, the name the audit log gives them (the token's label, as in the API),
+    and the form token that proves a POST came from our page."""
 
     shop: Shop
+    actor: str
     csrf: str
 
 
@@ -97,13 +111,14 @@ async def decide(request: Request) -> Response:
         if choice not in ("approve", "reject", "edit"):
             raise DecisionError(f"unknown decision {choice!r}", field="decision", code="invalid")
         decision = OwnerDecision(choice, _edit_fields(form) if choice == "edit" else None)  # type: ignore[arg-type]
-        views = await run_in_threadpool(request.app.state.jobs.decide, owner.shop.id, {pid: decision}, actor=ACTOR)
+        jobs = request.app.state.jobs
+        views = await run_in_threadpool(jobs.decide, owner.shop.id, {pid: decision}, actor=owner.actor)
     except DecisionError as exc:
         error = text(f"error.{exc.code}", locale, detail=str(exc))
         return _dashboard(request, owner, locale, error=error, status=409 if exc.code != "invalid" else 400)
     for view in views:
         _push_later(request, owner.shop.id, view.run_id)
-    return RedirectResponse(_home(form.get("lang"), notice={"edit": "edited"}.get(choice, choice + "d")), 303)
+    return RedirectResponse(_home(form.get("lang"), notice=_DONE[choice]), status_code=303)
 
 
 @router.post("/run")
@@ -114,12 +129,16 @@ async def run_now(request: Request) -> Response:
     if isinstance(owner, Response):
         return owner
     locale = _locale(form.get("lang"), owner.shop)
+    with session_scope(request.app.state.engine) as session:
+        has_policy = current_policy(session, owner.shop.id) is not None
+    if not has_policy:
+        return _dashboard(request, owner, locale, error=text("error.no_policy", locale), status=409)
     try:
-        view = await run_in_threadpool(request.app.state.jobs.run_daily, owner.shop.id, actor=ACTOR)
+        view = await run_in_threadpool(request.app.state.jobs.run_daily, owner.shop.id, actor=owner.actor)
     except RunExists:
         return _dashboard(request, owner, locale, error=text("error.run_exists", locale), status=409)
-    except LookupError:
-        return _dashboard(request, owner, locale, error=text("error.no_policy", locale), status=409)
+    except (LookupError, PlatformError) as exc:  # platform not set up, or it kept failing
+        return _dashboard(request, owner, locale, error=text("error.run_failed", locale, detail=str(exc)), status=502)
     _push_later(request, owner.shop.id, view.run_id)
     return RedirectResponse(_home(form.get("lang"), notice=f"run_{view.status}"), status_code=303)
 
@@ -170,9 +189,11 @@ def _owner(request: Request) -> Owner | None:
     if not token:
         return None
     with session_scope(request.app.state.engine) as session:
-        shop_id = shop_for_token(session, token)
-        shop = get_shop(session, shop_id) if shop_id else None
-    return Owner(shop=shop, csrf=csrf_token(token)) if shop is not None else None
+        row = session.exec(select(ShopToken).where(ShopToken.token_hash == hash_token(token))).first()
+        shop = get_shop(session, row.shop_id) if row is not None else None
+    if row is None or shop is None:
+        return None
+    return Owner(shop=shop, actor=row.label.strip() or "owner", csrf=csrf_token(token))
 
 
 def csrf_token(owner_token: str) -> str:

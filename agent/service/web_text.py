@@ -75,6 +75,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
                         "请先设定限额：没有限额店小二什么也不做。"),
     "limit.autonomy.rules": ("Your rule for what runs on its own", "你设定的自动执行规则"),
     "limit.autonomy.approval_expiry_hours": ("Approval expiry", "审批时限"),
+    "error.run_failed": ("The run could not go on: {detail}", "运行无法继续：{detail}"),
     "error.not_found": ("That action is not in your queue.", "你的队列里没有这个操作。"),
     "error.not_pending": ("That action was already answered.", "这个操作已经处理过了。"),
     "error.expired": ("That action expired; it will not run.", "这个操作已过期，不会执行。"),

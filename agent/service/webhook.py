@@ -65,11 +65,13 @@ class Delivery:
 
 
 def report_links(report: Report, base_url: str | None) -> dict[str, str]:
-    """Where people read the report: the HTML on the owner page, and the page itself (needs the owner's login)."""
+    """Where to read the report: on the owner page (signed in), and from the API (owner token) as HTML or Markdown."""
     if not base_url:
         return {}
     base = base_url.rstrip("/")
-    return {"html": f"{base}/r/{report.date}?lang={report.locale}", "page": f"{base}/?lang={report.locale}"}
+    api = f"{base}/shops/{report.shop_id}/reports/{report.date}?locale={report.locale}"
+    return {"page": f"{base}/r/{report.date}?lang={report.locale}", "api_html": f"{api}&format=html",
+            "api_markdown": f"{api}&format=md"}
 
 
 def report_payload(shop: Shop, report: Report, run_status: str | None, base_url: str | None = None) -> dict[str, Any]:

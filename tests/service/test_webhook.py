@@ -122,8 +122,11 @@ def test_push_retries_server_errors_then_succeeds(engine, hook, receiver):
     assert body == {
         "shop_id": "shop-a", "shop_name": "小二的杂货铺", "date": "2026-03-02", "locale": "zh-CN", "run_id": "run-1",
         "status": "done", "summary_markdown": "# 每日经营报告\n利润 ¥120",
-        "links": {"html": "https://xiaoer.example/r/2026-03-02?lang=zh-CN",
-                  "page": "https://xiaoer.example/?lang=zh-CN"},
+        "links": {
+            "page": "https://xiaoer.example/r/2026-03-02?lang=zh-CN",
+            "api_html": "https://xiaoer.example/shops/shop-a/reports/2026-03-02?locale=zh-CN&format=html",
+            "api_markdown": "https://xiaoer.example/shops/shop-a/reports/2026-03-02?locale=zh-CN&format=md",
+        },
     }
     keys = {h["idempotency-key"] for _, h in hook.received}
     assert len(keys) == 1, "every try of one delivery carries the same idempotency key"
