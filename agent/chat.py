@@ -1,0 +1,292 @@
+"""Chat with the owner: a LangGraph graph over the thread's messages, streamed as events.
+
+With a model, a ReAct loop over the shop's read, analysis and propose tools; without one, a
+deterministic answerer for what the tools can answer (`agent.chat_intents`). Either way the
+thread's messages are checkpointed per `thread_id`, so a later message continues the thread.
+Chat only reads the platform: proposals go to the service's guard through `ChatContext.propose`,
+and no tool can change the owner's policy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    AnyMessage,
+    BaseMessage,
+    BaseMessageChunk,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+    message_chunk_to_message,
+)
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime, get_runtime
+
+from agent.chat_i18n import message_locale, t
+from agent.chat_intents import answer_offline
+from agent.i18n import Locale
+from agent.llm import TokenUsage, data_message, render_prompt, run_tool_calls
+from marketplace.client import PlatformClient
+from policies.actions import Action
+from policies.limits import Policy
+from tools import ProposalSink, make_tools
+
+log = logging.getLogger(__name__)
+
+MAX_ROUNDS = 6  # tool rounds per message; the last model call may not call tools
+SUMMARY_CHARS = 240  # of a tool result, in its event
+PIECE_CHARS = 12  # characters per token event of an answer written without a model
+
+
+@dataclass
+class ChatContext:
+    """What the service hands the chat for one shop; none of it is checkpointed."""
+
+    shop_id: str
+    client: PlatformClient  # the shop's platform client; chat only reads through it
+    policy: Policy  # the owner's current policy
+    pending: Callable[[], list[dict]]  # the shop's approval queue, from storage
+    locale: str = "zh-CN"  # the answer language when the message does not show one
+    model: BaseChatModel | None = None  # None: answer without an LLM; build it with streaming=True
+    propose: Callable[[list[Action]], list[dict]] | None = None  # guards and stores proposals; one dict each
+
+
+@dataclass
+class ChatRun:
+    """One message's run-time context for the graph (the graph's `context`, never checkpointed)."""
+
+    ctx: ChatContext
+    locale: Locale
+    sink: ProposalSink = field(default_factory=ProposalSink)
+    tools: list[BaseTool] = field(default_factory=list)
+    _pending: list[dict] | None = None
+
+    def pending(self) -> list[dict]:
+        """The approval queue, read once per message."""
+        if self._pending is None:
+            self._pending = list(self.ctx.pending())
+        return self._pending
+
+
+# ---- the graph ------------------------------------------------------------------------------------
+def chat_graph(checkpointer: BaseCheckpointSaver | None) -> CompiledStateGraph:
+    """The chat graph: state is the thread's messages; run it with `context=ChatRun(...)`."""
+    g = StateGraph(MessagesState, context_schema=ChatRun)
+    g.add_node("answer_offline", write_offline_answer)
+    g.add_node("agent", call_model)
+    g.add_node("tools", call_tools)
+    g.add_conditional_edges(START, route_start)
+    g.add_conditional_edges("agent", route_agent)
+    g.add_edge("tools", "agent")
+    g.add_edge("answer_offline", END)
+    return g.compile(checkpointer=checkpointer)
+
+
+def route_start(state: MessagesState) -> Literal["agent", "answer_offline"]:
+    return "agent" if get_runtime(ChatRun).context.ctx.model is not None else "answer_offline"
+
+
+def route_agent(state: MessagesState) -> Literal["tools", "__end__"]:
+    last = state["messages"][-1]
+    return "tools" if isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls) else END
+
+
+def write_offline_answer(state: MessagesState, runtime: Runtime[ChatRun]) -> dict:
+    """Answer the last message without a model, streaming the text in small pieces."""
+    run = runtime.context
+    text = _last_human(state["messages"])
+    answer = answer_offline(run.ctx.client, run.ctx.policy, run.pending, text, run.locale)
+    for k in range(0, len(answer), PIECE_CHARS):
+        runtime.stream_writer({"event": "token", "data": {"text": answer[k:k + PIECE_CHARS]}})
+    return {"messages": [AIMessage(answer)]}
+
+
+def call_model(state: MessagesState, runtime: Runtime[ChatRun]) -> dict:
+    """One model turn over the thread, with the shop's policy and approval queue as data."""
+    run = runtime.context
+    model = run.ctx.model
+    if model is None:
+        raise RuntimeError("the agent node runs only with a model; route_start sends model-less chats elsewhere")
+    final = tool_rounds(state["messages"]) >= MAX_ROUNDS
+    bound = model.bind_tools(run.tools, tool_choice="none") if final else model.bind_tools(run.tools)
+    context = {"shop_id": run.ctx.shop_id, "policy": run.ctx.policy.model_dump(mode="json"),
+               "pending_approvals": run.pending()}
+    ai = _streamed(bound, [SystemMessage(render_prompt("chat", run.locale, max_rounds=MAX_ROUNDS)),
+                           HumanMessage(data_message({"shop_context": context})), *state["messages"]])
+    if final and (ai.tool_calls or ai.invalid_tool_calls):
+        # A tool call left unanswered would make the next request of this thread invalid.
+        ai = AIMessage(str(ai.text).strip() or t("llm.max_rounds", run.locale, rounds=MAX_ROUNDS), id=ai.id,
+                       usage_metadata=ai.usage_metadata)
+    return {"messages": [ai]}
+
+
+def _streamed(model: Runnable[list[BaseMessage], BaseMessage], messages: list[BaseMessage]) -> AIMessage:
+    """The model's answer, asked for as a stream so its tokens reach the owner as they come. A model
+    built with `streaming=False` answers in one piece; build it with `make_chat_model(streaming=True)`."""
+    whole: BaseMessage | None = None
+    for part in model.stream(messages):
+        if isinstance(whole, BaseMessageChunk) and isinstance(part, BaseMessageChunk):
+            whole = whole + part
+        elif whole is None:
+            whole = part
+        else:
+            raise TypeError(f"expected the model to stream message chunks, got {type(part).__name__}")
+    ai = message_chunk_to_message(whole) if isinstance(whole, BaseMessageChunk) else whole
+    if not isinstance(ai, AIMessage):
+        raise TypeError(f"expected the model to answer with an AIMessage, got {type(ai).__name__}")
+    return ai
+
+
+def call_tools(state: MessagesState, runtime: Runtime[ChatRun]) -> dict:
+    """Run the last model turn's tool calls; hand new proposals to the service and note its answer."""
+    run = runtime.context
+    ai = state["messages"][-1]
+    if not isinstance(ai, AIMessage):
+        raise TypeError(f"expected the model's turn before the tools, got {type(ai).__name__}")
+    by_name = {tool.name: tool for tool in run.tools}
+    results: list[ToolMessage] = []
+    made: list[tuple[int, Action]] = []  # (index in results, proposal recorded by that call)
+    for tc in ai.tool_calls:
+        before = len(run.sink)
+        results.extend(run_tool_calls(AIMessage("", tool_calls=[tc]), by_name))
+        made.extend((len(results) - 1, action) for action in run.sink.proposals[before:])
+    results.extend(run_tool_calls(AIMessage("", invalid_tool_calls=ai.invalid_tool_calls), by_name))
+    for (index, action), outcome in zip(made, submit(run, [a for _, a in made]), strict=True):
+        msg = results[index]
+        note = f"\nguard: {outcome.get('decision')}: {outcome.get('message', '')}"
+        results[index] = msg.model_copy(update={"content": f"{msg.content}{note}",
+                                                "artifact": {"proposal": proposal_data(action, outcome)}})
+    return {"messages": results}
+
+
+def submit(run: ChatRun, actions: list[Action]) -> list[dict]:
+    """The service's answer for each proposal, or "not submitted" when there is no approval channel."""
+    if not actions:
+        return []
+    if run.ctx.propose is None:
+        return [{"id": None, "decision": "not_submitted", "message": t("proposal.not_submitted", run.locale)}
+                for _ in actions]
+    outcomes = run.ctx.propose(actions)
+    if len(outcomes) != len(actions):
+        raise ValueError(f"propose: expected one answer per proposal ({len(actions)}), got {len(outcomes)}")
+    return outcomes
+
+
+def proposal_data(action: Action, outcome: dict) -> dict[str, Any]:
+    """A proposal event's data: the service's answer (id, decision, message…) and the action."""
+    return {**outcome, "kind": action.kind.value, "target": action.target, "rationale": action.rationale,
+            "action": action.model_dump(mode="json")}
+
+
+def tool_rounds(messages: list[AnyMessage]) -> int:
+    """Model turns with tool calls since the owner's last message."""
+    rounds = 0
+    for m in reversed(messages):
+        if isinstance(m, HumanMessage):
+            break
+        rounds += isinstance(m, AIMessage) and bool(m.tool_calls or m.invalid_tool_calls)
+    return rounds
+
+
+def _last_human(messages: list[AnyMessage]) -> str:
+    for m in reversed(messages):
+        if isinstance(m, HumanMessage):
+            return str(m.text)
+    raise ValueError("expected a message from the owner in the thread, found none")
+
+
+# ---- streaming ------------------------------------------------------------------------------------
+def chat_stream(ctx: ChatContext, message: str, thread_id: str,
+                checkpointer: BaseCheckpointSaver | None) -> Iterator[dict]:
+    """Answer `message` on `thread_id`, yielding token, tool_call, tool_result, proposal and finally
+    done events (or one error event, then nothing)."""
+    locale = message_locale(message, ctx.locale)
+    run = ChatRun(ctx, locale)
+    if ctx.model is not None:
+        run.tools = make_tools(ctx.client, run.sink, ctx.policy)
+    config = {"configurable": {"thread_id": thread_id}, "recursion_limit": 2 * MAX_ROUNDS + 4}
+    events = _Events()
+    try:
+        graph = chat_graph(checkpointer)
+        history = graph.get_state(config).values.get("messages", []) if checkpointer is not None else []
+        new = [*unanswered_calls(history), HumanMessage(message)]
+        for mode, data in graph.stream({"messages": new}, config, context=run,
+                                       stream_mode=["messages", "custom", "updates"]):
+            yield from events.convert(mode, data)
+    except Exception as exc:  # the client gets the reason; the log keeps the trace
+        log.exception("chat on thread %s failed", thread_id)
+        yield {"event": "error", "data": {"message": f"{type(exc).__name__}: {exc}"}}
+        return
+    usage = events.usage
+    yield {"event": "done", "data": {"thread_id": thread_id, "answer": events.answer, "llm": ctx.model is not None,
+                                     "usage": {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
+                                               "total_tokens": usage.total_tokens}}}
+
+
+def unanswered_calls(messages: list[AnyMessage]) -> list[ToolMessage]:
+    """Closing tool messages for calls a failed turn left unanswered (servers reject such a history)."""
+    answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+    out = []
+    for m in messages:
+        if isinstance(m, AIMessage):
+            for tc in [*m.tool_calls, *m.invalid_tool_calls]:
+                if tc.get("id") and tc["id"] not in answered:
+                    out.append(ToolMessage("error: not run, the turn ended first", tool_call_id=tc["id"],
+                                           name=tc.get("name") or "", status="error"))
+    return out
+
+
+@dataclass
+class _Events:
+    """Turns the graph's stream parts into chat events, keeping the answer and the token count."""
+
+    usage: TokenUsage = field(default_factory=TokenUsage)
+    answer: str = ""
+    streamed: bool = False  # tokens of the current model turn already went out
+
+    def convert(self, mode: str, data: Any) -> Iterator[dict]:
+        if mode == "custom":
+            yield data
+        elif mode == "messages":
+            chunk, meta = data
+            if meta.get("langgraph_node") == "agent" and isinstance(chunk, AIMessageChunk) and chunk.text:
+                self.streamed = True
+                yield {"event": "token", "data": {"text": str(chunk.text)}}
+        elif mode == "updates":
+            for node, update in data.items():
+                yield from self._update(node, (update or {}).get("messages", []))
+
+    def _update(self, node: str, messages: list[AnyMessage]) -> Iterator[dict]:
+        for m in messages:
+            if node == "agent" and isinstance(m, AIMessage):
+                yield from self._model_turn(m)
+            elif node == "answer_offline" and isinstance(m, AIMessage):
+                self.answer = str(m.text)
+            elif isinstance(m, ToolMessage):
+                yield {"event": "tool_result", "data": {"name": m.name, "summary": str(m.content)[:SUMMARY_CHARS]}}
+                if isinstance(m.artifact, dict) and "proposal" in m.artifact:
+                    yield {"event": "proposal", "data": m.artifact["proposal"]}
+
+    def _model_turn(self, ai: AIMessage) -> Iterator[dict]:
+        self.usage.add(ai.usage_metadata)
+        text = str(ai.text)
+        if text and not self.streamed:  # a model that does not stream still gets its text out
+            yield {"event": "token", "data": {"text": text}}
+        self.streamed = False
+        for tc in ai.tool_calls:
+            yield {"event": "tool_call", "data": {"name": tc["name"], "args": tc["args"]}}
+        for bad in ai.invalid_tool_calls:
+            yield {"event": "tool_call", "data": {"name": bad.get("name"), "args": bad.get("args")}}
+        if not ai.tool_calls and not ai.invalid_tool_calls:
+            self.answer = text.strip()

@@ -1,0 +1,94 @@
+"""Chat without an LLM: recognise what the owner asks, in English or Chinese, and pick the answer.
+
+Intents are keywords and patterns checked in a fixed order (a request to change a limit comes
+first, so it is never mistaken for a question about one); SKU ids are matched against the
+shop's own product list. Anything not recognised gets a plain note of what needs an LLM.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Literal
+
+from agent import chat_answers, chat_checks
+from agent.chat_answers import Asked
+from agent.chat_i18n import t
+from agent.i18n import Locale
+from marketplace.client import PlatformClient
+from policies.limits import Policy
+
+Intent = Literal["policy_change", "coupon", "limits", "pending", "sku", "kpi", "which_sku", "coupon_ask",
+                 "fallback"]
+
+_I = re.IGNORECASE
+PATTERNS: dict[str, re.Pattern[str]] = {
+    "policy_change": re.compile(
+        r"\b(raise|increase|lift|bump|loosen|relax|change|double|remove|disable|turn off|set)\b.*"
+        r"\b(limits?|caps?|max(imum)? bid|floors?|policy|kill switch|permissions?|max(imum)? discount)\b"
+        r"|(提高|调高|放宽|提升|修改|改成|改为|加大|取消|关掉|关闭|上调|调到|提到).*"
+        r"(限额|上限|底线|策略|权限|最高出价|总开关|最低净利率|最大折扣)"
+        r"|(限额|上限|底线|策略|权限|最高出价|总开关|最低净利率|最大折扣).*"
+        r"(提高|调高|放宽|提升|修改|改成|改为|加大|取消|关掉|关闭|上调|调到|提到)", _I),
+    "limits": re.compile(r"\b(limits?|caps?|max(imum)?|allowed|allows?|policy|floors?|may i|permissions?|room|"
+                         r"auto(matic(ally)?)?)\b|限额|上限|允许|最高|底线|策略|权限|额度|还能|自动", _I),
+    "pending": re.compile(r"\b(pending|approv\w*|queue[sd]?|waiting|awaiting)\b"
+                          r"|审批|待批|待审|批准|等待|队列|审核", _I),
+    "kpi": re.compile(r"\b(profit|gmv|sales|revenue|orders?|spend|spent|roi|kpis?|yesterday|week|days|how did|"
+                      r"how are|how is|performance|numbers)\b|利润|成交|销售|销量|营业|订单|花费|花了|投产|"
+                      r"昨天|昨日|上周|周|天|经营|业绩|数据|赚", _I),
+    "sku_word": re.compile(r"\bsku\b|商品|单品", _I),
+    "coupon": re.compile(r"\bcoupons?\b|券|优惠", _I),
+}
+
+
+def answer_offline(client: PlatformClient, policy: Policy, pending: Callable[[], list[dict]], text: str,
+                   locale: Locale) -> str:
+    """The answer to `text` in `locale`, from the platform through `client` (reads only)."""
+    products = client.products()
+    skus = named_skus(text, [p["sku"] for p in products])
+    asked = Asked(text, locale, client, policy, pending, products, int(client.shop()["day"]), skus)
+    return ANSWERS[intent_of(text, bool(skus), chat_checks.coupon_idea(text, skus) is not None)](asked)
+
+
+ANSWERS: dict[Intent, Callable[[Asked], str]] = {
+    "policy_change": chat_checks.answer_policy_change,
+    "coupon": chat_checks.answer_coupon,
+    "limits": chat_checks.answer_limits,
+    "pending": chat_answers.answer_pending,
+    "sku": chat_answers.answer_sku,
+    "kpi": chat_answers.answer_kpis,
+    "which_sku": chat_answers.answer_which_sku,
+    "coupon_ask": lambda a: t("coupon.ask", a.locale),
+    "fallback": lambda a: t("fallback", a.locale),
+}
+
+
+def intent_of(text: str, names_sku: bool, has_coupon_idea: bool) -> Intent:
+    """What the owner asks, by the first rule that matches."""
+    p = PATTERNS
+    if p["policy_change"].search(text):
+        return "policy_change"
+    if has_coupon_idea:
+        return "coupon"
+    if p["limits"].search(text):
+        return "limits"
+    if p["pending"].search(text):
+        return "pending"
+    if names_sku:
+        return "sku"
+    if p["kpi"].search(text):
+        return "kpi"
+    if p["sku_word"].search(text):
+        return "which_sku"
+    return "coupon_ask" if p["coupon"].search(text) else "fallback"
+
+
+def named_skus(text: str, skus: list[str]) -> list[str]:
+    """The SKUs of `skus` that `text` names as whole words (case-insensitive), in order of appearance."""
+    found = []
+    for sku in skus:
+        m = re.search(rf"(?<![A-Za-z0-9_-]){re.escape(sku)}(?![A-Za-z0-9_-])", text, _I)
+        if m:
+            found.append((m.start(), sku))
+    return [sku for _, sku in sorted(found)]
