@@ -180,8 +180,9 @@ def _render(name: str, locale: Locale, *, status: int, error: str = "", **contex
 
 
 def _secure(response: Response, csp: str) -> None:
+    # Not no-referrer: under it browsers send `Origin: null` even on our own forms, and the origin check refuses them.
     response.headers.update({"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff",
-                             "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
+                             "Referrer-Policy": "same-origin", "Cache-Control": "no-store"})
 
 
 def _owner(request: Request) -> Owner | None:

@@ -69,6 +69,8 @@ def _queue_item(p: Proposal, locale: Locale, zone: ZoneInfo, titles: dict[str, s
     """One pending proposal as the owner reads it: what changes, why, what the guard said, what may be edited."""
     action, verdict = p.action, p.decision or {}
     before, after = before_after(action)
+    if p.kind == "set_campaign_mode" and action.get("current_target_roi"):
+        before = f"{before} @ ROI {action['current_target_roi']:g}"
     limit = verdict.get("limit") or ""
     return {
         "id": p.id,
