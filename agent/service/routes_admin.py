@@ -1,0 +1,85 @@
+"""Admin API: create and configure shops, issue and revoke owner tokens. Needs XIAOER_ADMIN_TOKEN."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from sqlmodel import col, select
+
+from agent.service.deps import AdminDep, SessionDep
+from agent.service.errors import ApiError, not_found, responses
+from agent.service.schemas import ShopCreate, ShopPublic, ShopUpdate, TokenCreate, TokenIssued, TokenPublic
+from agent.storage import Shop, ShopToken, get_shop, hash_token, issue_token, save_policy, save_shop
+
+router = APIRouter(prefix="/admin", tags=["admin"], responses=responses(401, 403))
+
+ADMIN_ACTOR = "admin"
+
+
+@router.post("/shops", status_code=status.HTTP_201_CREATED, response_model=ShopPublic,
+             summary="Create a shop", responses=responses(409, 422))
+def create_shop(body: ShopCreate, _: AdminDep, session: SessionDep) -> ShopPublic:
+    """A new shop with its settings (platform URL and token included) and, optionally, its first policy."""
+    if get_shop(session, body.id) is not None:
+        raise ApiError(409, f"shop {body.id!r} already exists; change it with PATCH /admin/shops/{body.id}",
+                       field="id")
+    shop = save_shop(session, body.id, body.name, **body.settings())
+    if body.policy is not None:
+        save_policy(session, shop.id, body.policy.model_dump(mode="json"), ADMIN_ACTOR, "initial policy")
+    return ShopPublic.of(shop)
+
+
+@router.get("/shops", response_model=list[ShopPublic], summary="List shops")
+def list_shops(_: AdminDep, session: SessionDep) -> list[ShopPublic]:
+    """Every shop, in id order."""
+    return [ShopPublic.of(s) for s in session.exec(select(Shop).order_by(col(Shop.id))).all()]
+
+
+@router.get("/shops/{shop_id}", response_model=ShopPublic, summary="Show a shop", responses=responses(404))
+def show_shop(shop_id: str, _: AdminDep, session: SessionDep) -> ShopPublic:
+    """One shop's settings (the platform token only as whether one is set)."""
+    return ShopPublic.of(_shop(session, shop_id))
+
+
+@router.patch("/shops/{shop_id}", response_model=ShopPublic, summary="Change a shop's settings",
+              responses=responses(404, 422))
+def update_shop(shop_id: str, body: ShopUpdate, _: AdminDep, session: SessionDep) -> ShopPublic:
+    """Change the given settings (name, locale, time zone, run time, platform URL and token, webhook)."""
+    shop = _shop(session, shop_id)
+    return ShopPublic.of(save_shop(session, shop.id, body.name or shop.name, **body.settings()))
+
+
+@router.post("/shops/{shop_id}/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenIssued,
+             summary="Issue an owner token", responses=responses(404, 422))
+def create_token(shop_id: str, body: TokenCreate, _: AdminDep, session: SessionDep) -> TokenIssued:
+    """A new owner token for the shop. The token is in this answer only: keep it, it cannot be shown again."""
+    shop = _shop(session, shop_id)
+    token = issue_token(session, shop.id, body.label)
+    row = session.exec(select(ShopToken).where(ShopToken.token_hash == hash_token(token))).one()
+    assert row.id is not None
+    return TokenIssued(id=row.id, shop_id=shop.id, label=row.label, token=token)
+
+
+@router.get("/shops/{shop_id}/tokens", response_model=list[TokenPublic], summary="List a shop's owner tokens",
+            responses=responses(404))
+def list_tokens(shop_id: str, _: AdminDep, session: SessionDep) -> list[TokenPublic]:
+    """The shop's owner tokens by id and label (never the tokens themselves)."""
+    shop = _shop(session, shop_id)
+    rows = session.exec(select(ShopToken).where(ShopToken.shop_id == shop.id).order_by(col(ShopToken.id))).all()
+    return [TokenPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.delete("/shops/{shop_id}/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT,
+               summary="Revoke an owner token", responses=responses(404))
+def revoke_token(shop_id: str, token_id: int, _: AdminDep, session: SessionDep) -> None:
+    """The token stops working at once."""
+    row = session.get(ShopToken, token_id)
+    if row is None or row.shop_id != shop_id:
+        raise not_found(f"token {token_id} of shop {shop_id!r}")
+    session.delete(row)
+
+
+def _shop(session: SessionDep, shop_id: str) -> Shop:
+    shop = get_shop(session, shop_id)
+    if shop is None:
+        raise not_found(f"shop {shop_id!r}")
+    return shop

@@ -1,0 +1,81 @@
+"""Chat with the agent about the shop, streamed as server-sent events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import uuid4
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from sqlalchemy import Engine
+
+from agent.chat import ChatContext, chat_stream
+from agent.service import metrics
+from agent.service.deps import CurrentOwner, EngineDep
+from agent.service.errors import responses
+from agent.service.routes_runs import require_ready
+from agent.service.schemas import ChatRequest, ProposalPublic
+from agent.storage import current_policy, get_shop, pending_proposals, session_scope
+from policies.limits import parse_policy
+
+router = APIRouter(prefix="/shops/{shop_id}", tags=["chat"], responses=responses(401, 404))
+
+THREAD_HEADER = "X-Thread-Id"
+
+
+@dataclass
+class ChatTurn:
+    """One message to answer: the chat's context, the thread as the owner knows it and as it is stored."""
+
+    ctx: ChatContext
+    message: str
+    thread_id: str  # what the owner sees and sends back
+    thread_key: str  # the checkpointer's thread: scoped to the shop, so no id reaches another shop's chat
+    checkpointer: Any
+
+
+def start_turn(body: ChatRequest, owner: CurrentOwner, engine: EngineDep, request: Request,
+               response: Response) -> ChatTurn:
+    """Everything the answer needs, checked before the stream starts (errors are still plain HTTP errors)."""
+    with session_scope(engine) as session:
+        require_ready(session, owner.shop_id)
+        row = current_policy(session, owner.shop_id)
+        shop = get_shop(session, owner.shop_id)
+        assert row is not None and shop is not None  # require_ready and the owner's token vouch for both
+        policy, locale = parse_policy(row.body), shop.locale
+    state = request.app.state
+    ctx = ChatContext(
+        shop_id=owner.shop_id, client=state.platform(owner.shop_id), policy=policy,
+        pending=lambda: _pending(engine, owner.shop_id), locale=locale, model=state.chat_model,
+        # Jobs has no entry point for proposals made outside a daily run yet: without one the chat
+        # says plainly that a proposal was not submitted, rather than pretending it was queued.
+        propose=None,
+    )
+    thread_id = body.thread_id or uuid4().hex
+    response.headers[THREAD_HEADER] = thread_id
+    return ChatTurn(ctx, body.message, thread_id, f"chat:{owner.shop_id}:{thread_id}", state.checkpointer)
+
+
+@router.post(
+    "/chat", response_class=EventSourceResponse, summary="Chat with the agent (server-sent events)",
+    responses={**responses(409, 422), 200: {
+        "description": "Events `token` {text}, `tool_call` {name, args}, `tool_result` {name, summary}, "
+                       "`proposal` {id, decision, …}, then `done` {thread_id, answer, usage} or `error` {message}. "
+                       f"The `{THREAD_HEADER}` header names the thread to continue."}},
+)
+def chat(turn: Annotated[ChatTurn, Depends(start_turn)]) -> Iterator[ServerSentEvent]:
+    """Ask about the shop ("why did orders of SKU-12 drop?"); the answer comes from the same tools as the
+    daily run. The chat cannot execute anything or change the policy."""
+    for item in chat_stream(turn.ctx, turn.message, turn.thread_key, turn.checkpointer):
+        event, data = item["event"], dict(item.get("data") or {})
+        if event == "done":
+            data["thread_id"] = turn.thread_id  # never the shop-scoped storage key
+            metrics.add_llm_tokens(int((data.get("usage") or {}).get("total_tokens") or 0))
+        yield ServerSentEvent(event=event, data=data)
+
+
+def _pending(engine: Engine, shop_id: str) -> list[dict[str, Any]]:
+    with session_scope(engine) as session:
+        return [ProposalPublic.of(p).model_dump(mode="json") for p in pending_proposals(session, shop_id)]

@@ -1,0 +1,65 @@
+"""The service's process settings, read from the environment (see `.env.example`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values people copy from examples; a service that accepts them as the admin token is open to anyone.
+_PLACEHOLDERS = frozenset({"changethis", "changeme", "secret", "admin", "password", "token"})
+MIN_ADMIN_TOKEN = 16
+
+
+class ServiceSettings(BaseSettings):
+    """Where the service keeps its data and who may administer it.
+
+    No admin token, no admin API: shops and owner tokens can then only be made from the command line.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    database_url: str | None = Field(
+        None, validation_alias="DATABASE_URL",
+        description="SQLAlchemy URL of the app database; default SQLite under XIAOER_HOME.")
+    admin_token: SecretStr | None = Field(
+        None, validation_alias="XIAOER_ADMIN_TOKEN",
+        description=f"Bearer token of the admin API (shops, owner tokens); at least {MIN_ADMIN_TOKEN} characters.")
+    home: Path = Field(
+        Path(".xiaoer"), validation_alias="XIAOER_HOME",
+        description="Directory for the SQLite database, checkpoints and report files.")
+    checkpoints: str | None = Field(
+        None, validation_alias="XIAOER_CHECKPOINTS",
+        description="Run and chat checkpoints: a PostgreSQL URL or a SQLite path; default beside the database.")
+    reports_dir: Path | None = Field(
+        None, validation_alias="XIAOER_REPORTS_DIR",
+        description="When set, daily reports are also written there as files.")
+
+    @field_validator("admin_token")
+    @classmethod
+    def _refuse_weak_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        token = value.get_secret_value()
+        if token.lower() in _PLACEHOLDERS or len(token) < MIN_ADMIN_TOKEN:
+            raise ValueError(f"XIAOER_ADMIN_TOKEN: use a random value of at least {MIN_ADMIN_TOKEN} characters "
+                             "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
+        return value
+
+    @property
+    def admin(self) -> str | None:
+        """The admin token in clear, or None when the admin API is off."""
+        return self.admin_token.get_secret_value() if self.admin_token is not None else None
+
+    def database(self) -> str:
+        """The app database URL: DATABASE_URL, else `<home>/xiaoer.db`."""
+        return self.database_url or f"sqlite:///{self.home / 'xiaoer.db'}"
+
+    def checkpoint_target(self) -> str | Path:
+        """Where checkpoints live: XIAOER_CHECKPOINTS, else a PostgreSQL database, else `<home>/checkpoints.sqlite`."""
+        if self.checkpoints:
+            return self.checkpoints if "://" in self.checkpoints else Path(self.checkpoints)
+        if self.database_url and self.database_url.startswith(("postgres://", "postgresql")):
+            return self.database_url
+        return self.home / "checkpoints.sqlite"
