@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -41,6 +42,7 @@ router = APIRouter(include_in_schema=False)
 
 COOKIE = "xiaoer_owner"
 COOKIE_DAYS = 30
+FormHandler = Callable[[Request, dict[str, str]], Response]
 _DONE = {"approve": "approved", "reject": "rejected", "edit": "edited"}  # decision → notice shown after it
 MAX_FORM_BYTES = 16_384
 
@@ -55,6 +57,21 @@ class Owner:
     csrf: str
 
 
+def _form_post(path: str) -> Callable[[FormHandler], FormHandler]:
+    """Route POST `path` to `handler(request, form)`: the small form is read on the event loop, the handler
+    (database, a whole run) works in a worker thread."""
+
+    def register(handler: FormHandler) -> FormHandler:
+        async def endpoint(request: Request) -> Response:
+            return await run_in_threadpool(handler, request, await _form(request))
+
+        endpoint.__name__, endpoint.__doc__ = handler.__name__, handler.__doc__
+        router.add_api_route(path, endpoint, methods=["POST"])
+        return handler
+
+    return register
+
+
 # --- sign in and out --------------------------------------------------------------------------------------------------
 
 @router.get("/", response_class=HTMLResponse)
@@ -66,10 +83,9 @@ def page(request: Request, lang: str | None = None, notice: str | None = None) -
     return _dashboard(request, owner, _locale(lang, owner.shop), notice=notice)
 
 
-@router.post("/login")
-async def login(request: Request) -> Response:
+@_form_post("/login")
+def login(request: Request, form: dict[str, str]) -> Response:
     """Check the owner token and keep it in the cookie."""
-    form = await _form(request)
     if not _same_origin(request):
         return _refusal(_locale(form.get("lang"), None), "error.csrf")
     token = form.get("token", "").strip()
@@ -84,10 +100,9 @@ async def login(request: Request) -> Response:
     return response
 
 
-@router.post("/logout")
-async def logout(request: Request) -> Response:
+@_form_post("/logout")
+def logout(request: Request, form: dict[str, str]) -> Response:
     """Forget the token in this browser."""
-    form = await _form(request)
     owner = _verified(request, form)
     if isinstance(owner, Response):
         return owner
@@ -98,10 +113,9 @@ async def logout(request: Request) -> Response:
 
 # --- acting ---------------------------------------------------------------------------------------------------------
 
-@router.post("/decide")
-async def decide(request: Request) -> Response:
+@_form_post("/decide")
+def decide(request: Request, form: dict[str, str]) -> Response:
     """Approve, reject or edit one pending proposal; the run resumes before the page comes back."""
-    form = await _form(request)
     owner = _verified(request, form)
     if isinstance(owner, Response):
         return owner
@@ -112,7 +126,7 @@ async def decide(request: Request) -> Response:
             raise DecisionError(f"unknown decision {choice!r}", field="decision", code="invalid")
         decision = OwnerDecision(choice, _edit_fields(form) if choice == "edit" else None)  # type: ignore[arg-type]
         jobs = request.app.state.jobs
-        views = await run_in_threadpool(jobs.decide, owner.shop.id, {pid: decision}, actor=owner.actor)
+        views = jobs.decide(owner.shop.id, {pid: decision}, actor=owner.actor)
     except DecisionError as exc:
         error = text(f"error.{exc.code}", locale, detail=str(exc))
         return _dashboard(request, owner, locale, error=error, status=409 if exc.code != "invalid" else 400)
@@ -121,10 +135,9 @@ async def decide(request: Request) -> Response:
     return RedirectResponse(_home(form.get("lang"), notice=_DONE[choice]), status_code=303)
 
 
-@router.post("/run")
-async def run_now(request: Request) -> Response:
+@_form_post("/run")
+def run_now(request: Request, form: dict[str, str]) -> Response:
     """Start today's run now (once a day, like the scheduler)."""
-    form = await _form(request)
     owner = _verified(request, form)
     if isinstance(owner, Response):
         return owner
@@ -134,7 +147,7 @@ async def run_now(request: Request) -> Response:
     if not has_policy:
         return _dashboard(request, owner, locale, error=text("error.no_policy", locale), status=409)
     try:
-        view = await run_in_threadpool(request.app.state.jobs.run_daily, owner.shop.id, actor=owner.actor)
+        view = request.app.state.jobs.run_daily(owner.shop.id, actor=owner.actor)
     except RunExists:
         return _dashboard(request, owner, locale, error=text("error.run_exists", locale), status=409)
     except (LookupError, PlatformError) as exc:  # platform not set up, or it kept failing
