@@ -30,8 +30,9 @@ from agent.execute import action_key, execute, fingerprint
 from agent.guarding import fit_to_policy, guard_all, recheck_approved, shop_state
 from agent.observe import observe
 from agent.planner import plan as deterministic_plan
+from agent.storage_proposals import proposal_id_for
 from marketplace.client import PlatformClient, PlatformError
-from policies.actions import parse_action
+from policies.actions import Action, parse_action
 from policies.limits import Policy
 from policies.verdict import Decision
 
@@ -45,6 +46,7 @@ class RunState(TypedDict, total=False):
     observation: dict[str, Any]
     analysis: dict[str, Any]
     proposals: list[dict[str, Any]]
+    plan_note: dict[str, Any]
     verdicts: list[dict[str, Any]]
     decisions: dict[str, dict[str, Any]]
     outcomes: list[dict[str, Any]]
@@ -54,15 +56,25 @@ class RunState(TypedDict, total=False):
 
 
 @dataclass
+class Plan:
+    """What a planner may return instead of a bare list: the actions, who proposed them, and a note."""
+
+    actions: list[Action]
+    proposed_by: str = "planner"  # "planner", or "llm" when a model made the proposals
+    note: dict[str, Any] = field(default_factory=dict)  # e.g. the model's closing text, tokens used
+
+
+@dataclass
 class RunDeps:
     """What the nodes need besides the state: the platform, the owner's policy, and helpers."""
 
     client: PlatformClient
     policy: Policy
     memory: dict[str, Any] = field(default_factory=dict)  # the planner's estimates across days
-    planner: Callable[[dict, Policy, dict], list] = deterministic_plan
+    planner: Callable[[dict, Policy, dict], list | Plan] = deterministic_plan
     reporter: Callable[[RunState], dict[str, Any]] | None = None
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    record: Callable[[str, RunState], None] | None = None  # storage: called after each node with the new state
     on_node: Callable[[str, RunState], None] | None = None  # hook for tests and progress
 
 
@@ -72,6 +84,8 @@ def build_graph(deps: RunDeps, checkpointer=None):
     def step(name: str, fn: Callable[[RunState], dict]) -> Callable[[RunState], dict]:
         def node(state: RunState) -> dict:
             update = fn(state)
+            if deps.record:
+                deps.record(name, {**state, **update})
             if deps.on_node:
                 deps.on_node(name, {**state, **update})
             return {**update, "log": [name]}
@@ -87,11 +101,16 @@ def build_graph(deps: RunDeps, checkpointer=None):
                              "anomalies": analysis.anomalies(obs, deps.policy)}}
 
     def plan_node(state: RunState) -> dict:
-        actions = deps.planner(state["observation"], deps.policy, deps.memory)
-        actions = fit_to_policy(actions, deps.policy, shop_state(state["observation"]))
-        proposals = [{"id": f"{state['run_id']}-{k}-{fingerprint(a)[:8]}", "action": a.model_dump(mode="json"),
-                      "proposed_by": "planner"} for k, a in enumerate(actions)]
-        return {"proposals": proposals}
+        planned = deps.planner(state["observation"], deps.policy, deps.memory)
+        if not isinstance(planned, Plan):
+            planned = Plan(list(planned))
+        actions = fit_to_policy(planned.actions, deps.policy, shop_state(state["observation"]))
+        proposals = []
+        for k, a in enumerate(actions):
+            fp = f"{k}:{fingerprint(a)}"
+            proposals.append({"id": proposal_id_for(state["run_id"], fp), "fingerprint": fp,
+                              "action": a.model_dump(mode="json"), "proposed_by": planned.proposed_by})
+        return {"proposals": proposals, "plan_note": _plain(planned.note)}
 
     def guard_node(state: RunState) -> dict:
         verdicts, _ = guard_all(state["proposals"], deps.policy, shop_state(state["observation"]))
@@ -143,7 +162,8 @@ def _normalise(answer: Any, pending: set[str]) -> dict[str, dict[str, Any]]:
     """The owner's answer as {proposal id: {decision, action?, by, at}}; unknown ids are ignored.
 
     Accepts {"decisions": {...}} or the mapping itself; a bare "approve"/"reject" string
-    answers every pending proposal the same way.
+    answers every pending proposal the same way. "expire" is the clock's answer: the owner did
+    not answer in time.
     """
     if isinstance(answer, str):
         return {pid: {"decision": answer} for pid in pending}
@@ -152,7 +172,7 @@ def _normalise(answer: Any, pending: set[str]) -> dict[str, dict[str, Any]]:
     for pid, d in decisions.items():
         if pid in pending:
             d = {"decision": d} if isinstance(d, str) else dict(d)
-            if d.get("decision") not in ("approve", "reject", "edit"):
+            if d.get("decision") not in ("approve", "reject", "edit", "expire"):
                 raise ValueError(
                     f"decisions.{pid}.decision: must be approve, reject or edit, got {d.get('decision')!r}")
             out[pid] = d
@@ -183,16 +203,16 @@ def _execute(deps: RunDeps, state: RunState) -> list[dict[str, Any]]:
             continue
         at = datetime.fromisoformat(d["at"]) if d.get("at") else started
         if d["decision"] == "reject":
-            outcomes.append({**base, "status": "rejected", "by": d.get("by", "owner")})
+            outcomes.append({**base, "status": "rejected", "by": d.get("by", "owner"), "at": at.isoformat()})
             continue
-        if at > expires:
+        if at > expires or d["decision"] == "expire":
             outcomes.append({**base, "status": "expired"})
             continue
         action = parse_action(d["action"] if d["decision"] == "edit" else p["action"])
         verdict, ledger = recheck_approved(action, policy, shop, ledger, started, at, d.get("by", "owner"))
         verdict = _plain(verdict)
         entry = {**base, "action": action.model_dump(mode="json"), "verdict": verdict,
-                 "edited": d["decision"] == "edit", "by": d.get("by", "owner")}
+                 "edited": d["decision"] == "edit", "by": d.get("by", "owner"), "at": at.isoformat()}
         if verdict["decision"] == Decision.ALLOW:
             to_run.append((entry, action))
         else:

@@ -2,30 +2,46 @@
 
 Used by `xiaoer run`, the API and the scheduler alike. Each run is a LangGraph thread in the
 checkpointer and a row in storage; the graph records its proposals, the guard's verdicts, the
-owner's answers and the platform's results in storage as it goes (idempotently, so a resumed run
-records nothing twice), and the report is saved in both languages.
+owner's answers and the platform's results in storage after every node (`agent.records`, which
+records nothing twice when a node runs again), and the report is saved in both languages.
 
-INTERFACE FIRST — implementation lands in the next commit.
+A run that stopped halfway (the process died, the platform was down) stays `running`; the next
+`run_daily` for that shop and date resumes the same thread rather than planning afresh, so an
+action already written is never written again under a new key.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from langgraph.types import Command
+from pydantic import ValidationError
 from sqlalchemy import Engine
+from sqlmodel import select
 
+from agent import records, storage
+from agent.graph import RunDeps, build_graph
+from agent.report import render_html, render_json, render_markdown, write_report
+from agent.reporting import report_data
+from agent.storage_models import ProposalState, Run, RunStatus, as_utc, utcnow
 from marketplace.client import PlatformClient
+from policies.actions import parse_action
+from policies.limits import Policy, parse_policy
 
 DecisionKind = Literal["approve", "reject", "edit"]
+LOCALES = ("zh-CN", "en")
+_IDENTITY = ("kind", "campaign_id", "coupon_id", "sku")  # what an edit may not change
 
 
 @dataclass(frozen=True)
 class OwnerDecision:
-    """The owner's answer to one pending proposal; `action` (a full action dict) only for `edit`."""
+    """The owner's answer to one pending proposal; for `edit`, the fields to change (e.g. {"bid": 1.2})."""
 
     decision: DecisionKind
     action: dict[str, Any] | None = None
@@ -64,6 +80,7 @@ class Jobs:
     platform: shop id → a PlatformClient for that shop (token and URL from the shop's settings).
     out_dir: when set, reports are also written there as files.
     now: the clock (tests move it).
+    llm: a chat model that plans with the tools and writes the report narrative, or None.
     """
 
     engine: Engine
@@ -71,23 +88,193 @@ class Jobs:
     platform: Callable[[str], PlatformClient]
     out_dir: Path | None = None
     now: Callable[[], datetime] | None = None
-    llm: Any = None  # a chat model, or None for the deterministic planner and template narrative
+    llm: Any = None
+    on_node: Callable[[str, dict], None] | None = None  # progress and tests
+    _locks: dict[str, threading.Lock] = field(default_factory=dict, init=False, repr=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
+    # --- the three entry points -----------------------------------------------------------------------------------
     def run_daily(self, shop_id: str, *, actor: str = "scheduler") -> RunView:
         """Start the shop's run for the platform's current day and take it as far as it goes without the owner.
 
-        Raises storage.RunExists when the shop already has a live run for that date (one run per
-        shop per day), LookupError when the shop or its policy is missing.
+        Raises storage.RunExists when the shop already has a run for that date that is waiting or
+        done (one run per shop per day); LookupError when the shop or its policy is missing.
         """
-        raise NotImplementedError
+        with self._lock(shop_id):
+            policy = self._policy(shop_id)
+            client = self.platform(shop_id)
+            today = client.shop()
+            with storage.session_scope(self.engine) as s:
+                live = s.exec(select(Run).where(Run.shop_id == shop_id, Run.date == today["date"],
+                                                Run.status != RunStatus.FAILED.value)).first()
+                if live is not None and live.status != RunStatus.RUNNING.value:
+                    raise storage.RunExists(f"shop {shop_id} already has run {live.id} for {today['date']} "
+                                            f"(status {live.status}); one run per shop per day")
+                if live is None:
+                    tries = s.exec(select(Run).where(Run.shop_id == shop_id, Run.date == today["date"])).all()
+                    run_id = f"{shop_id}-{today['date']}" + (f"-r{len(tries)}" if tries else "")
+                    live = storage.start_run(s, shop_id, today["date"], today["day"], run_id, actor=actor,
+                                             now=self._now())
+            return self._drive(live, policy, client, None)
 
     def decide(self, shop_id: str, decisions: dict[str, OwnerDecision], *, actor: str) -> list[RunView]:
         """Answer pending proposals of the shop (any of its runs) and resume the paused runs.
 
-        All-or-nothing validation first (DecisionError); an edit is guarded again inside the run.
+        Every decision is checked before any is applied (DecisionError names the first bad one);
+        an edit is guarded again inside the run.
         """
-        raise NotImplementedError
+        if not decisions:
+            raise DecisionError("no decisions given", field="decisions", code="invalid")
+        with self._lock(shop_id):
+            return self._decide(shop_id, decisions, actor)
+
+    def _decide(self, shop_id: str, decisions: dict[str, OwnerDecision], actor: str) -> list[RunView]:
+        now = self._now()
+        by_run: dict[str, dict[str, dict[str, Any]]] = {}
+        with storage.session_scope(self.engine) as s:
+            for pid, d in decisions.items():
+                p = storage.get_proposal(s, pid)
+                where = f"decisions.{pid}"
+                if p is None or p.shop_id != shop_id:
+                    raise DecisionError(f"proposal {pid} not found", field=where, code="not_found")
+                if p.state != ProposalState.PENDING.value:
+                    raise DecisionError(f"proposal {pid} is {p.state}, not waiting for an answer", field=where,
+                                        code="not_pending")
+                if p.expires_at is not None and now >= p.expires_at:
+                    raise DecisionError(f"proposal {pid} expired at {p.expires_at.isoformat()}; it will not "
+                                        "execute", field=where, code="expired")
+                answer: dict[str, Any] = {"decision": d.decision, "by": actor, "at": now.isoformat()}
+                if d.decision == "edit":
+                    answer["action"] = _edited(p.action, d.action, where)
+                elif d.decision not in ("approve", "reject"):
+                    raise DecisionError(f"decision must be approve, reject or edit, got {d.decision!r}",
+                                        field=f"{where}.decision", code="invalid")
+                by_run.setdefault(p.run_id, {})[pid] = answer
+        return [self._drive(self._run(run_id), self._policy(shop_id), self.platform(shop_id), {"decisions": answers})
+                for run_id, answers in by_run.items()]
 
     def expire_due(self) -> list[str]:
-        """Expire pending proposals past their expiry in every shop; resume their runs. Returns the ids."""
-        raise NotImplementedError
+        """Expire pending proposals past their expiry in every shop, and tell their runs. Returns the ids."""
+        now = self._now()
+        with storage.session_scope(self.engine) as s:
+            expired = [(p.id, p.run_id, p.shop_id) for p in storage.expire_due(s, now)]
+        by_run: dict[tuple[str, str], dict[str, Any]] = {}
+        for pid, run_id, shop_id in expired:
+            by_run.setdefault((shop_id, run_id), {})[pid] = {"decision": "expire", "by": "system",
+                                                              "at": now.isoformat()}
+        for (shop_id, run_id), answers in by_run.items():
+            with self._lock(shop_id):
+                self._drive(self._run(run_id), self._policy(shop_id), self.platform(shop_id), {"decisions": answers})
+        return [pid for pid, _, _ in expired]
+
+    # --- running the graph ----------------------------------------------------------------------------------------
+    def _drive(self, run: Run, policy: Policy, client: PlatformClient, answer: dict[str, Any] | None) -> RunView:
+        """Invoke the run's graph (fresh, resumed after a stop, or with the owner's answer) and record where it got."""
+        with storage.session_scope(self.engine) as s:
+            memory = storage.load_memory(s, run.shop_id)
+            shop = storage.get_shop(s, run.shop_id)
+            if run.status == RunStatus.WAITING_APPROVAL.value and answer is not None:
+                storage.set_run_status(s, run.id, RunStatus.RUNNING, now=self._now())
+        deps = RunDeps(client=client, policy=policy, memory=memory, now=self._now,
+                       reporter=lambda state: self._report(state, shop.name if shop else run.shop_id),
+                       record=lambda _node, state: self._record(state, policy), on_node=self.on_node)
+        if self.llm is not None:
+            from agent.llm_planning import llm_planner
+
+            deps.planner = llm_planner(self.llm, client, locale=shop.locale if shop else "zh-CN")
+        graph = build_graph(deps, self.checkpointer)
+        config = {"configurable": {"thread_id": run.thread_id}}
+        snapshot = graph.get_state(config)
+        if answer is not None:
+            if not snapshot.interrupts:
+                raise DecisionError(f"run {run.id} is not waiting for the owner", field="decisions",
+                                    code="not_pending")
+            graph.invoke(Command(resume=answer), config)
+        elif snapshot.next:
+            graph.invoke(None, config)  # stopped halfway earlier: carry on from the last checkpoint
+        else:
+            graph.invoke({"run_id": run.id, "shop_id": run.shop_id, "log": []}, config)
+        snapshot = graph.get_state(config)
+        state = snapshot.values
+        counts = dict(Counter(o["status"] for o in state.get("outcomes", [])))
+        pending = [p["id"] for p in (snapshot.interrupts[0].value["pending"] if snapshot.interrupts else [])]
+        status = RunStatus.WAITING_APPROVAL if snapshot.interrupts else RunStatus.DONE
+        with storage.session_scope(self.engine) as s:
+            storage.save_memory(s, run.shop_id, memory, now=self._now())
+            current = storage.get_run(s, run.id)
+            if current is not None and current.status != status.value:
+                storage.set_run_status(s, run.id, status, now=self._now(),
+                                       summary={"outcomes": counts, "pending": len(pending),
+                                                "report": state.get("report", {})})
+        return RunView(run.id, run.shop_id, run.date, status.value, pending, counts)
+
+    def _record(self, state: dict[str, Any], policy: Policy) -> None:
+        with storage.session_scope(self.engine) as s:
+            records.sync(s, state, expiry_hours=policy.autonomy.approval_expiry_hours, now=self._now())
+
+    def _report(self, state: dict[str, Any], shop_name: str) -> dict[str, Any]:
+        """Save the day's report in both languages (and write the files when asked); the LLM writes the narrative."""
+        data = report_data(state, shop_name)
+        if data is None:
+            return {}
+        saved = {}
+        for locale in LOCALES:
+            view = data.model_copy(update={"locale": locale, "narrative": self._narrative(data, locale)})
+            with storage.session_scope(self.engine) as s:
+                storage.save_report(s, shop_id=state["shop_id"], date=data.date.isoformat(), locale=locale,
+                                    markdown=render_markdown(view), html=render_html(view), data=render_json(view),
+                                    run_id=state["run_id"], now=self._now())
+            if self.out_dir is not None:
+                saved.update({k: str(v) for k, v in write_report(view, self.out_dir).items() if k.startswith(locale)})
+        return {"date": data.date.isoformat(), "locales": list(LOCALES), **saved}
+
+    def _narrative(self, data: Any, locale: str) -> str | None:
+        if self.llm is None:
+            return None
+        from agent.llm import llm_narrative
+
+        return llm_narrative(self.llm, render_json(data), locale) or None
+
+    # --- helpers --------------------------------------------------------------------------------------------------
+    def _policy(self, shop_id: str) -> Policy:
+        with storage.session_scope(self.engine) as s:
+            if storage.get_shop(s, shop_id) is None:
+                raise LookupError(f"shop {shop_id!r} not found")
+            row = storage.current_policy(s, shop_id)
+            if row is None:
+                raise LookupError(f"shop {shop_id!r} has no policy yet; the owner sets one first")
+            return parse_policy(row.body)
+
+    def _run(self, run_id: str) -> Run:
+        with storage.session_scope(self.engine) as s:
+            run = storage.get_run(s, run_id)
+            if run is None:
+                raise LookupError(f"run {run_id!r} not found")
+            return run
+
+    def _lock(self, shop_id: str) -> threading.Lock:
+        """One run step at a time per shop, whoever asks (scheduler, API, page)."""
+        with self._guard:
+            return self._locks.setdefault(shop_id, threading.Lock())
+
+    def _now(self) -> datetime:
+        return as_utc(self.now()) if self.now else utcnow()
+
+
+def _edited(original: dict[str, Any], changes: dict[str, Any] | None, where: str) -> dict[str, Any]:
+    """The original action with the owner's changes applied and validated; what it acts on stays the same."""
+    if not changes:
+        raise DecisionError("an edit needs the fields to change, e.g. {\"bid\": 1.2}", field=f"{where}.action",
+                            code="invalid")
+    for key in _IDENTITY:
+        if key in changes and changes[key] != original.get(key):
+            raise DecisionError(f"an edit cannot change {key} ({original.get(key)!r} → {changes[key]!r}); reject "
+                                "it and propose another action instead", field=f"{where}.action.{key}", code="invalid")
+    merged = {**original, **changes}
+    try:
+        return parse_action(merged).model_dump(mode="json")
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"] if not isinstance(x, int) and x != merged.get("kind"))
+        raise DecisionError(f"{loc or 'action'}: {err['msg']}", field=f"{where}.action.{loc}".rstrip("."),
+                            code="invalid") from None
