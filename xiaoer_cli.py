@@ -155,6 +155,12 @@ def platform_serve(
     serve(scenario, port=port, host=host)
 
 
+def _wire_run() -> None:
+    from agent.cli_run import run_command
+
+    app.command("run")(run_command)
+
+
 def _wire_generator() -> None:
     try:
         from marketplace.generator import app as generator_app
@@ -164,6 +170,7 @@ def _wire_generator() -> None:
 
 
 _wire_generator()
+_wire_run()
 
 if __name__ == "__main__":
     app()

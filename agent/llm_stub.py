@@ -15,7 +15,6 @@ client sent (system prompt, tool schemas, tool results).
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -192,25 +191,8 @@ def _usage(messages: list[dict[str, Any]], tools: list[dict[str, Any]], reply: R
 @contextmanager
 def run_stub(script: Script | LlmStub) -> Iterator[str]:
     """Serve a stub on 127.0.0.1 and a free port in a background thread; yield its `/v1` base URL."""
-    import uvicorn
+    from agent.serving import serve_in_thread
 
     stub = script if isinstance(script, LlmStub) else LlmStub(script)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(stub.make_app(), log_level="warning", lifespan="off",
-                                           timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="llm-stub", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the LLM stub server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-        sock.close()
+    with serve_in_thread(stub.make_app(), name="llm-stub") as url:
+        yield f"{url}/v1"
