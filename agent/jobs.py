@@ -12,6 +12,7 @@ action already written is never written again under a new key.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from marketplace.client import PlatformClient
 from policies.actions import parse_action
 from policies.limits import Policy, parse_policy
 
+log = logging.getLogger(__name__)
 DecisionKind = Literal["approve", "reject", "edit"]
 LOCALES = ("zh-CN", "en")
 _IDENTITY = ("kind", "campaign_id", "coupon_id", "sku")  # what an edit may not change
@@ -233,7 +235,11 @@ class Jobs:
             return None
         from agent.llm import llm_narrative
 
-        return llm_narrative(self.llm, render_json(data), locale) or None
+        try:
+            return llm_narrative(self.llm, render_json(data), locale) or None
+        except Exception as exc:  # the model is outside our control: the template narrative stands in
+            log.warning("LLM narrative failed, using the template: %s", exc)
+            return None
 
     # --- helpers --------------------------------------------------------------------------------------------------
     def _policy(self, shop_id: str) -> Policy:
