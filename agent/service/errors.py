@@ -100,9 +100,10 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DecisionError, _decision_error)
     app.add_exception_handler(PolicyError, _policy_error)
-    for kind, status in ((NotFound, 404), (RunExists, 409), (InvalidTransition, 409), (ProposalConflict, 409),
-                         (ApprovalExpired, 410)):
-        app.add_exception_handler(kind, _status_handler(status))
+    for kind, status, code in ((NotFound, 404, "not_found"), (RunExists, 409, "run_exists"),
+                               (InvalidTransition, 409, "conflict"), (ProposalConflict, 409, "conflict"),
+                               (ApprovalExpired, 410, "expired")):
+        app.add_exception_handler(kind, _status_handler(status, code))
     app.add_exception_handler(PlatformError, _platform_error)
     app.add_exception_handler(PlatformNotConfigured, _platform_not_configured)
     app.add_exception_handler(IntegrityError, _integrity_error)
@@ -151,9 +152,9 @@ async def _policy_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "invalid_policy", message, policy_error_field(exc))
 
 
-def _status_handler(status: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+def _status_handler(status: int, code: str) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
     async def handler(request: Request, exc: Exception) -> JSONResponse:
-        return error_response(status, _CODES[status], str(exc))
+        return error_response(status, code, str(exc))
 
     return handler
 
