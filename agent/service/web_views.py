@@ -78,7 +78,8 @@ def _queue_item(p: Proposal, locale: Locale, zone: ZoneInfo, titles: dict[str, s
         "target": p.target,
         "title": titles.get(action.get("sku") or ""),
         "change": f"{_show(before)} → {_show(after)}" if before is not None else _show(after),
-        "rationale": p.rationale or action.get("rationale", ""),
+        "rationale": (action.get("rationale_zh") if locale == "zh-CN" else None) or p.rationale
+        or action.get("rationale", ""),
         "guard": verdict.get("message_zh" if locale == "zh-CN" else "message", ""),
         "limit": text(f"limit.{limit}", locale, limit) if limit else "",
         "numbers": [(k, _show(v)) for k, v in (verdict.get("numbers") or {}).items()],

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import Engine
 
 from agent.service.webhook import Backoff, parse_retry_after, push_report, push_run_report
+from agent.serving import serve_in_thread
 from agent.storage import (
     AuditKind,
     audit_log,
@@ -47,31 +45,10 @@ class Receiver:
         return Response(status_code=200)
 
 
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """`app` served by uvicorn in a thread on a free loopback port; yields its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(500):
-            if server.started:
-                break
-            threading.Event().wait(0.01)
-        assert server.started, "the receiver did not start"
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[tuple[Receiver, str]]:
     r = Receiver()
-    with serve(r.app) as url:
+    with serve_in_thread(r.app, name="webhook-receiver") as url:
         yield r, url
 
 
