@@ -114,8 +114,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = getattr(exc, "code", None) or _CODES.get(exc.status_code, "error")
     message = str(exc.detail)
-    if not isinstance(exc, ApiError) and exc.status_code in (404, 405):  # the router's own "Not Found"
-        message = f"{message}: no route {request.method} {request.url.path}; the API is described at /docs"
+    if not isinstance(exc, ApiError) and exc.status_code == 404:  # the router's own answers
+        message = f"no route {request.method} {request.url.path}; the API is described at /docs"
+    elif not isinstance(exc, ApiError) and exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}; the API is described at /docs"
     return error_response(exc.status_code, code, message, getattr(exc, "field", None),
                           headers=getattr(exc, "headers", None))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values people copy from examples; a service that accepts them as the admin token is open to anyone.
@@ -35,6 +35,14 @@ class ServiceSettings(BaseSettings):
     reports_dir: Path | None = Field(
         None, validation_alias="XIAOER_REPORTS_DIR",
         description="When set, daily reports are also written there as files.")
+
+    @field_validator("database_url", "checkpoints", "reports_dir", "home", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object, info: ValidationInfo) -> object:
+        # A copied .env leaves `NAME=` lines: an empty value means "not set", never "the current directory".
+        if isinstance(value, str) and not value.strip():
+            return cls.model_fields[info.field_name].default if info.field_name else None
+        return value
 
     @field_validator("admin_token")
     @classmethod

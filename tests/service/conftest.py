@@ -82,26 +82,28 @@ class Service:
 ServiceFactory = Callable[..., AbstractContextManager[Service]]
 
 
+@contextmanager
+def running_service(home: Path, database_url: str | None = None,
+                    checkpoints: str | Path | None = None) -> Iterator[Service]:
+    """The service over a fresh two-shop world; SQLite files under `home` unless a database URL is given."""
+    world = two_shop_world()
+    engine = storage.make_engine(database_url or f"sqlite:///{home / 'xiaoer.db'}")
+    settings = ServiceSettings(admin_token=ADMIN_TOKEN, home=home)
+    try:
+        with in_process(world, admin_token=PLATFORM_ADMIN) as platform_http, \
+                open_checkpointer(checkpoints or home / "checkpoints.sqlite") as checkpointer, \
+                ShopPlatforms(engine, http=platform_http) as platform:
+            app = create_app(settings, engine=engine, checkpointer=checkpointer, platform=platform)
+            with TestClient(app, base_url="http://xiaoer.test") as http:
+                yield Service(http, app, engine, world, AdminClient(platform_http, PLATFORM_ADMIN))
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
 def make_service(tmp_path: Path) -> ServiceFactory:
     """`with make_service(database_url=None, checkpoints=None) as svc:` — SQLite files in tmp_path by default."""
-
-    @contextmanager
-    def running(database_url: str | None = None, checkpoints: str | Path | None = None) -> Iterator[Service]:
-        world = two_shop_world()
-        engine = storage.make_engine(database_url or f"sqlite:///{tmp_path / 'xiaoer.db'}")
-        settings = ServiceSettings(admin_token=ADMIN_TOKEN, home=tmp_path)
-        try:
-            with in_process(world, admin_token=PLATFORM_ADMIN) as platform_http, \
-                    open_checkpointer(checkpoints or tmp_path / "checkpoints.sqlite") as checkpointer, \
-                    ShopPlatforms(engine, http=platform_http) as platform:
-                app = create_app(settings, engine=engine, checkpointer=checkpointer, platform=platform)
-                with TestClient(app, base_url="http://xiaoer.test") as http:
-                    yield Service(http, app, engine, world, AdminClient(platform_http, PLATFORM_ADMIN))
-        finally:
-            engine.dispose()
-
-    return running
+    return lambda **options: running_service(tmp_path, **options)
 
 
 @pytest.fixture

@@ -1,0 +1,55 @@
+"""Health, metrics and process settings."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+
+from agent import storage
+from agent.service import metrics
+from agent.service.app import create_app
+from agent.service.settings import ServiceSettings
+
+from .conftest import SHOP_A, Service
+
+SAMPLE = re.compile(r'^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? \d+(\.\d+)?$')
+
+
+def test_health_says_ok_with_a_database_and_503_without(service: Service, tmp_path) -> None:
+    assert service.http.get("/health").json() == {"status": "ok", "database": "ok"}
+    gone = storage.make_engine(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'x.db'}")
+    answer = TestClient(create_app(ServiceSettings(), engine=gone)).get("/health")
+    assert answer.status_code == 503 and answer.json()["error"]["code"] == "database_unavailable"
+
+
+def test_metrics_are_prometheus_text(service: Service) -> None:
+    token = service.create_shop(SHOP_A, policy={})
+    service.http.post(f"/shops/{SHOP_A}/runs", headers=service.bearer(token))
+    metrics.add_llm_tokens(5)
+    answer = service.http.get("/metrics")
+    assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
+    lines = answer.text.splitlines()
+    for line in lines:
+        assert line.startswith(("# HELP ", "# TYPE ")) or SAMPLE.match(line), line
+    assert 'xiaoer_runs{status="waiting_approval"} 1' in lines
+    assert any(line.startswith('xiaoer_proposals{kind="set_bid",state="') for line in lines)
+    assert any(line.startswith('xiaoer_guard_decisions{decision="') for line in lines)
+    assert f"xiaoer_llm_tokens_total {metrics.llm_tokens()}" in lines
+    with pytest.raises(ValueError, match="n must be >= 0"):
+        metrics.add_llm_tokens(-1)
+
+
+def test_settings_refuse_a_weak_admin_token_and_read_blank_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    for weak in ("changethis", "short-token"):
+        with pytest.raises(ValidationError, match="XIAOER_ADMIN_TOKEN"):
+            ServiceSettings(admin_token=weak)
+    for name in ("DATABASE_URL", "XIAOER_ADMIN_TOKEN", "XIAOER_HOME", "XIAOER_REPORTS_DIR", "XIAOER_CHECKPOINTS"):
+        monkeypatch.setenv(name, "")
+    settings = ServiceSettings()
+    assert (settings.admin, settings.reports_dir, str(settings.home)) == (None, None, ".xiaoer")
+    assert settings.database() == "sqlite:///.xiaoer/xiaoer.db"
+    monkeypatch.setenv("DATABASE_URL", "postgresql://x@db/xiaoer")
+    assert ServiceSettings().checkpoint_target() == "postgresql://x@db/xiaoer"
