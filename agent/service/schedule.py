@@ -98,6 +98,7 @@ class Scheduler:
     push: Callable[[str, str], object] | None = None
     aps: BackgroundScheduler = field(init=False)
     _in_flight: set[str] = field(default_factory=set, init=False)
+    _quiet_until: dict[str, datetime] = field(default_factory=dict, init=False)  # after RunExists, see run_shop
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
@@ -132,9 +133,10 @@ class Scheduler:
     def tick(self) -> list[str]:
         """Hand each due shop that is not already running to the worker pool; returns those started."""
         started = []
+        now = self.now()
         for shop_id in self.due():
             with self._lock:
-                if shop_id in self._in_flight:
+                if shop_id in self._in_flight or now < self._quiet_until.get(shop_id, now):
                     continue
                 self._in_flight.add(shop_id)
             self.aps.add_job(self.run_shop, args=[shop_id], id=f"run:{shop_id}", replace_existing=True)
@@ -145,8 +147,12 @@ class Scheduler:
         """One shop's daily run, then its report to the webhook. Errors reach APScheduler's log."""
         try:
             view = self.jobs.run_daily(shop_id, actor="scheduler")
-        except RunExists as exc:  # another process, or the owner, was first: that is the day's run
+        except RunExists as exc:
+            # Another process was first, or the platform's day has not moved on since the last run (a
+            # simulated platform's clock is not ours): ask again only after a pause, not every minute.
             log.info("shop %s: %s", shop_id, exc)
+            with self._lock:
+                self._quiet_until[shop_id] = self.now() + RETRY_FAILED_AFTER
             return
         finally:
             with self._lock:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from sqlalchemy import Engine
 
 from agent.jobs import RunView
-from agent.service.schedule import Scheduler, due_shops, run_time
+from agent.service.schedule import Scheduler, due_shops, run_time, start_scheduler, stop_scheduler
 from agent.storage import Run, RunExists, Shop, finish_run, init_db, make_engine, save_shop, session_scope, start_run
 
 SHANGHAI = "Asia/Shanghai"  # UTC+8, no daylight saving
@@ -199,3 +200,20 @@ def test_run_exists_from_another_process_is_not_an_error(engine):
     scheduler = Scheduler(engine=engine, jobs=Racing(engine, clock), now=clock, push=lambda s, r: None)
     scheduler.run_shop("s1")  # logged, not raised; and the shop is no longer marked as running
     assert scheduler._in_flight == set()
+    # No run started today in storage, so the shop is still due; but it is not asked again every minute.
+    assert scheduler.due() == ["s1"] and scheduler.tick() == []
+    clock.now += timedelta(minutes=30)
+    assert scheduler.tick() == ["s1"]
+
+
+def test_start_and_stop_scheduler_on_an_app_state(engine):
+    clock = Clock(AT_8_SHANGHAI - timedelta(hours=1))
+    state = SimpleNamespace(engine=engine, jobs=FakeJobs(engine, clock))
+    scheduler = start_scheduler(state, now=clock, push=lambda s, r: None)
+    try:
+        assert state.scheduler is scheduler and scheduler.aps.running
+        assert {job.id for job in scheduler.aps.get_jobs()} >= {"tick", "sweep"}
+    finally:
+        stop_scheduler(state)
+    assert state.scheduler is None and not scheduler.aps.running
+    stop_scheduler(state)  # stopping twice is harmless
