@@ -12,6 +12,7 @@ from typing import Any
 
 from marketplace.client import PlatformClient
 from policies.actions import (
+    WHY_FIELDS,
     Action,
     CreateCoupon,
     SetBid,
@@ -24,7 +25,7 @@ from policies.actions import (
 
 def fingerprint(action: Action) -> str:
     """What the action does (not why): the same change always has the same fingerprint."""
-    body = action.model_dump(mode="json", exclude={"rationale", "expected"})
+    body = action.model_dump(mode="json", exclude=WHY_FIELDS)
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:24]
 
 

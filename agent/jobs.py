@@ -216,19 +216,20 @@ class Jobs:
 
     def _report(self, state: dict[str, Any], shop_name: str) -> dict[str, Any]:
         """Save the day's report in both languages (and write the files when asked); the LLM writes the narrative."""
-        data = report_data(state, shop_name)
-        if data is None:
-            return {}
-        saved = {}
-        for locale in LOCALES:
-            view = data.model_copy(update={"locale": locale, "narrative": self._narrative(data, locale)})
+        saved: dict[str, Any] = {}
+        for locale in LOCALES:  # the actions' reasons and the guard's messages are chosen per language
+            data = report_data(state, shop_name, locale)
+            if data is None:
+                return {}
+            view = data.model_copy(update={"narrative": self._narrative(data, locale)})
             with storage.session_scope(self.engine) as s:
                 storage.save_report(s, shop_id=state["shop_id"], date=data.date.isoformat(), locale=locale,
                                     markdown=render_markdown(view), html=render_html(view), data=render_json(view),
                                     run_id=state["run_id"], now=self._now())
             if self.out_dir is not None:
-                saved.update({k: str(v) for k, v in write_report(view, self.out_dir).items() if k.startswith(locale)})
-        return {"date": data.date.isoformat(), "locales": list(LOCALES), **saved}
+                saved.update({k: str(v) for k, v in write_report(view, self.out_dir, (locale,)).items()})
+            saved["date"] = data.date.isoformat()
+        return {**saved, "locales": list(LOCALES)}
 
     def _narrative(self, data: Any, locale: str) -> str | None:
         if self.llm is None:

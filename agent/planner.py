@@ -50,7 +50,8 @@ def _safety_only(obs: dict[str, Any]) -> list[Action]:
     """Before there is history: only pause ads on SKUs that have nothing to sell."""
     stock = {p["sku"]: p["stock"] for p in obs["products"]}
     return [SetCampaignStatus(sku=c["sku"], campaign_id=c["id"], status="paused", current_status=c["status"],
-                              rationale="out of stock: ads would buy clicks that cannot convert")
+                              rationale="out of stock: ads would buy clicks that cannot convert",
+                              rationale_zh="已断货：广告买来的点击无法成交")
             for c in obs["campaigns"] if c["status"] == "active" and stock.get(c["sku"], 1) <= 0]
 
 
@@ -77,30 +78,31 @@ def _action(op: Op, obs: dict, world: World, before: dict, after: dict) -> Actio
         body = op.value
         return CreateCoupon(**{k: v for k, v in body.items() if k not in ("valid_days",)},
                             start_day=obs["day"], end_day=obs["day"] + body["valid_days"] - 1,
-                            rationale=_coupon_reason(body, obs))
+                            **_coupon_reason(body))
     if op.kind == "stop_coupon":
         coupon = next(c for c in obs["coupons"] if c["id"] == op.target)
+        used, cost = f"{coupon['redeemed']:.0f}", f"¥{coupon['cost']:.0f}"
         return StopCoupon(coupon_id=op.target, sku=coupon["sku"],
                           rationale=f"coupon {op.target} costs more than the orders it adds: "
-                                    f"{coupon['redeemed']:.0f} used for ¥{coupon['cost']:.0f} so far")
+                                    f"{used} used for {cost} so far",
+                          rationale_zh=f"优惠券 {op.target} 的成本高于它带来的订单：已使用 {used} 张，花费 {cost}")
     camp = campaigns[op.target]
     sku = camp["sku"]
     row = world.row(obs["shop"]["id"], sku)
     effect = _effect(after, row)
-    why = _ad_reason(world, row, before, after)
+    why = _ad_reason(world, row, before, after)  # rationale and rationale_zh
     if op.kind == "bid":
-        return SetBid(sku=sku, campaign_id=op.target, bid=op.value, current_bid=camp["bid"], rationale=why,
-                      expected=effect)
+        return SetBid(sku=sku, campaign_id=op.target, bid=op.value, current_bid=camp["bid"], **why, expected=effect)
     if op.kind == "budget":
-        return SetBudget(sku=sku, campaign_id=op.target, budget=op.value, current_budget=camp["budget"],
-                         rationale=why, expected=effect)
+        return SetBudget(sku=sku, campaign_id=op.target, budget=op.value, current_budget=camp["budget"], **why,
+                         expected=effect)
     if op.kind == "status":
         return SetCampaignStatus(sku=sku, campaign_id=op.target, status=op.value, current_status=camp["status"],
-                                 rationale=why, expected=effect)
+                                 **why, expected=effect)
     mode, roi = op.value
     return SetCampaignMode(sku=sku, campaign_id=op.target, mode=mode, target_roi=roi, current_mode=camp["mode"],
                            current_target_roi=camp["target_roi"] if camp["mode"] == "whole_site" else None,
-                           rationale=why, expected=effect)
+                           **why, expected=effect)
 
 
 def _effect(after: dict, row: int) -> ExpectedEffect:
@@ -114,21 +116,36 @@ def _effect(after: dict, row: int) -> ExpectedEffect:
     )
 
 
-def _ad_reason(world: World, row: int, before: dict, after: dict) -> str:
+def _ad_reason(world: World, row: int, before: dict, after: dict) -> dict[str, str]:
     p = world.c.params
     be = float(break_even_roi(p.price[row], p.cost[row], p.commission[row], p.shipping[row]))
     spend, gmv = float(after["ad_spend"][row]), float(after["ad_gmv"][row])
+    orders, gain = float(after["orders"][row]), float(after["profit"][row] - before["profit"][row])
+    sign = f"{'+' if gain >= 0 else '−'}¥{abs(gain):.0f}"
     roi = f"ad ROI {gmv / spend:.1f} vs break-even {be:.1f}" if spend > 0.5 else "no ad spend"
-    gain = float(after["profit"][row] - before["profit"][row])
-    return (f"expected {float(after['orders'][row]):.1f} orders/day, ad spend ¥{spend:.0f}/day, {roi}; "
-            f"profit today {'+' if gain >= 0 else '−'}¥{abs(gain):.0f} against keeping the current settings "
-            "(planned over the next 4 weeks)")
+    roi_zh = f"广告 ROI {gmv / spend:.1f}，保本 ROI {be:.1f}" if spend > 0.5 else "不花广告费"
+    return {
+        "rationale": f"expected {orders:.1f} orders/day, ad spend ¥{spend:.0f}/day, {roi}; profit today {sign} "
+                     "against keeping the current settings (planned over the next 4 weeks)",
+        "rationale_zh": f"预计每天 {orders:.1f} 单，广告费每天 ¥{spend:.0f}，{roi_zh}；与维持现状相比，今天利润 {sign}"
+                        "（按未来 4 周规划）",
+    }
 
 
-def _coupon_reason(body: dict, obs: dict) -> str:
-    who = ", ".join(body["segments"])
-    off = f"{body['value']:g}% off" if body["type"] == "percent" else f"¥{body['value']:g} off"
-    threshold = f" over ¥{body['threshold']:g}" if body.get("threshold") else ""
-    return (f"{off}{threshold} on {body['sku']} for {who}: these buyers respond to price, so the extra orders "
-            f"pay for the discount; at most {body['daily_limit']} uses a day")
+SEGMENT_ZH = {"new": "新客", "dormant": "沉睡客", "high_value": "高价值客", "churn_risk": "流失风险客",
+              "price_sensitive": "价格敏感客"}
+
+
+def _coupon_reason(body: dict) -> dict[str, str]:
+    who, who_zh = ", ".join(body["segments"]), "、".join(SEGMENT_ZH.get(s, s) for s in body["segments"])
+    value, threshold = f"{body['value']:g}", body.get("threshold")
+    off = f"{value}% off" if body["type"] == "percent" else f"¥{value} off"
+    off_zh = f"打 {(100 - body['value']) / 10:g} 折" if body["type"] == "percent" else f"减 ¥{value}"  # 10% off: 9 折
+    over, over_zh = (f" over ¥{threshold:g}", f"满 ¥{threshold:g} ") if threshold else ("", "")
+    return {
+        "rationale": f"{off}{over} on {body['sku']} for {who}: these buyers respond to price, so the extra orders "
+                     f"pay for the discount; at most {body['daily_limit']} uses a day",
+        "rationale_zh": f"{body['sku']} {over_zh}{off_zh}，发给{who_zh}：这些买家对价格敏感，多出来的订单能覆盖折扣；"
+                        f"每天最多用 {body['daily_limit']} 张",
+    }
 

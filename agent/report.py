@@ -382,12 +382,12 @@ def render_json(data: ReportData) -> dict[str, Any]:
     return data.model_dump(mode="json")
 
 
-def write_report(data: ReportData, out_dir: Path) -> dict[str, Path]:
+def write_report(data: ReportData, out_dir: Path, locales: tuple[Locale, ...] = LOCALES) -> dict[str, Path]:
     """Write `<out_dir>/<shop_id>/<date>.<locale>.{md,html}` in every locale; returns paths keyed "<locale>.<ext>"."""
     folder = Path(out_dir) / data.shop_id
     folder.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
-    for loc in LOCALES:
+    for loc in locales:
         for ext, render in (("md", render_markdown), ("html", render_html)):
             path = folder / f"{data.date.isoformat()}.{loc}.{ext}"
             tmp = path.with_name(path.name + ".tmp")

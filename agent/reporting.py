@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from agent.i18n import LOCALES
 from agent.report import ActionLine, Anomaly, DayKpis, ReportData, SkuRoi, write_report
 
 _BEFORE_AFTER = {
@@ -34,13 +35,16 @@ def report_data(state: dict[str, Any], shop_name: str = "", locale: str = "zh-CN
     )
 
 
-def write_daily_report(state: dict[str, Any], out_dir: Path, shop_name: str = "", locale: str = "zh-CN"
-                       ) -> dict[str, str]:
-    """Write the report in both languages; returns the paths (empty before any history)."""
-    data = report_data(state, shop_name, locale)
-    if data is None:
-        return {}
-    return {k: str(v) for k, v in write_report(data, out_dir).items()}
+def write_daily_report(state: dict[str, Any], out_dir: Path, shop_name: str = "") -> dict[str, str]:
+    """Write the report in both languages (reasons and guard messages in each); returns the paths
+    (empty before any history)."""
+    paths: dict[str, str] = {}
+    for loc in LOCALES:
+        data = report_data(state, shop_name, loc)
+        if data is None:
+            return {}
+        paths.update({k: str(v) for k, v in write_report(data, out_dir, (loc,)).items()})
+    return paths
 
 
 def _kpis(k: dict[str, Any]) -> DayKpis:
@@ -54,7 +58,8 @@ def _line(o: dict[str, Any], titles: dict[str, str], locale: str) -> ActionLine:
     return ActionLine(
         kind=a["kind"], target=a.get("campaign_id") or a.get("coupon_id") or a.get("sku") or "shop",
         sku=a.get("sku"), title=titles.get(a.get("sku") or ""), before=before, after=after,
-        rationale=a.get("rationale", ""), expected_effect=_effect(a.get("expected") or {}), status=o["status"],
+        rationale=(a.get("rationale_zh") if locale == "zh-CN" else None) or a.get("rationale", ""),
+        expected_effect=_effect(a.get("expected") or {}, locale), status=o["status"],
         limit=v["limit"] if o["status"] in ("denied", "pending") else None,
         guard_message=(v["message_zh"] if locale == "zh-CN" else v["message"]) if o["status"] != "executed" else None,
         error=o.get("error"),
@@ -75,14 +80,13 @@ def _before_after(a: dict[str, Any]) -> tuple[Any, Any]:
     return "live", "stopped"
 
 
-def _effect(e: dict[str, Any]) -> str:
-    parts = []
-    if e.get("orders") is not None:
-        parts.append(f"{e['orders']:.1f} orders/day")
-    if e.get("ad_spend") is not None:
-        parts.append(f"ad spend ¥{e['ad_spend']:.0f}/day")
-    if e.get("roi") is not None:
-        parts.append(f"ROI {e['roi']:.1f}")
-    if e.get("profit") is not None:
-        parts.append(f"profit ¥{e['profit']:.0f}/day")
-    return ", ".join(parts)
+_EFFECT = {  # (English, Chinese) for each expected-effect figure
+    "orders": ("{:.1f} orders/day", "每天 {:.1f} 单"), "ad_spend": ("ad spend ¥{:.0f}/day", "广告费每天 ¥{:.0f}"),
+    "roi": ("ROI {:.1f}", "ROI {:.1f}"), "profit": ("profit ¥{:.0f}/day", "利润每天 ¥{:.0f}"),
+}
+
+
+def _effect(e: dict[str, Any], locale: str = "en") -> str:
+    which = 1 if locale == "zh-CN" else 0
+    parts = [fmt[which].format(e[key]) for key, fmt in _EFFECT.items() if e.get(key) is not None]
+    return ("，" if which else ", ").join(parts)

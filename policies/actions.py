@@ -30,8 +30,13 @@ class ExpectedEffect(_Frozen):
     roi: float | None = Field(None, gt=0, description="GMV per yuan of ad spend.")
 
 
+# Why an action is proposed, not what it does: left out of fingerprints and platform bodies.
+WHY_FIELDS = frozenset({"rationale", "rationale_zh", "expected"})
+
+
 class _Action(_Frozen):
     rationale: str = Field("", max_length=4000, description="Why, in the planner's words.")
+    rationale_zh: str = Field("", max_length=4000, description="The same reason in Simplified Chinese.")
     expected: ExpectedEffect = Field(default_factory=ExpectedEffect)
 
 
@@ -129,7 +134,7 @@ class CreateCoupon(_Action):
 
     def platform_body(self) -> dict[str, Any]:
         """The platform's coupon body (`POST /coupons`)."""
-        return self.model_dump(mode="json", exclude={"kind", "rationale", "expected"})
+        return self.model_dump(mode="json", exclude={"kind", *WHY_FIELDS})
 
 
 class StopCoupon(_Action):

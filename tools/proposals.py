@@ -10,7 +10,7 @@ from langchain_core.tools import BaseTool, ToolException
 from pydantic import Field, ValidationError, WithJsonSchema
 
 from marketplace.client import PlatformClient
-from policies.actions import Action, parse_action
+from policies.actions import WHY_FIELDS, Action, parse_action
 from policies.domain import CampaignMode, CampaignStatus, CouponType, Segment
 from tools.platform_tools import Args, ReadOnlyPlatform, make_tool
 
@@ -70,7 +70,7 @@ class ProposalSink:
 
 
 def _content(action: Action) -> dict[str, Any]:
-    return action.model_dump(mode="json", exclude={"rationale", "expected"})
+    return action.model_dump(mode="json", exclude=WHY_FIELDS)
 
 
 def _field_errors(exc: ValidationError) -> str:

@@ -1,6 +1,7 @@
 """The daily job as a service: the graph's proposals, verdicts, answers and results land in storage,
 once each, whatever gets replayed; approvals resume the run; expiry never executes."""
 
+import html
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -82,8 +83,11 @@ def test_a_run_records_every_proposal_verdict_and_result_in_storage(desk: Desk) 
     assert all(p.expires_at == T0 + timedelta(hours=24) for p in pending)
     with storage.session_scope(desk.jobs.engine) as s:
         assert storage.get_run(s, view.run_id).status == "waiting_approval"
-        reports = storage.list_reports(s, desk.shop_id)
-        assert {r.locale for r in reports} == {"en", "zh-CN"}
+        reports = {r.locale: r for r in storage.list_reports(s, desk.shop_id)}
+        assert set(reports) == {"en", "zh-CN"}
+        executed_zh = [p.action["rationale_zh"] for p in executed]
+        assert all(executed_zh) and all(html.escape(why) in reports["zh-CN"].html for why in executed_zh)
+        assert all(html.escape(p.action["rationale"]) in reports["en"].html for p in executed)
         events = Counter(e.event for e in s.exec(select(AuditEvent)).all())
     assert events["proposed"] == len(props) and events["guard_decision"] == len(props)
     assert events["executed"] == states["executed"]
