@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
+from uuid import uuid4
 
 from langgraph.types import Command
 from pydantic import ValidationError
@@ -27,13 +28,14 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from agent import records, storage
-from agent.graph import RunDeps, build_graph
+from agent.graph import Plan, RunDeps, build_graph
 from agent.report import render_html, render_json, render_markdown, write_report
 from agent.reporting import report_data
 from agent.storage_models import ProposalState, Run, RunStatus, as_utc, utcnow
 from marketplace.client import PlatformClient
-from policies.actions import parse_action
-from policies.limits import Policy, parse_policy
+from policies.actions import Action, parse_action
+from policies.domain import ActionKind
+from policies.limits import AutonomyRule, Policy, parse_policy
 
 log = logging.getLogger(__name__)
 DecisionKind = Literal["approve", "reject", "edit"]
@@ -107,13 +109,14 @@ class Jobs:
             client = self.platform(shop_id)
             today = client.shop()
             with storage.session_scope(self.engine) as s:
-                live = s.exec(select(Run).where(Run.shop_id == shop_id, Run.date == today["date"],
+                live = s.exec(select(Run).where(Run.shop_id == shop_id, Run.date == today["date"], Run.kind == "daily",
                                                 Run.status != RunStatus.FAILED.value)).first()
                 if live is not None and live.status != RunStatus.RUNNING.value:
                     raise storage.RunExists(f"shop {shop_id} already has run {live.id} for {today['date']} "
                                             f"(status {live.status}); one run per shop per day")
                 if live is None:
-                    tries = s.exec(select(Run).where(Run.shop_id == shop_id, Run.date == today["date"])).all()
+                    tries = s.exec(select(Run).where(Run.shop_id == shop_id, Run.date == today["date"],
+                                                     Run.kind == "daily")).all()
                     run_id = f"{shop_id}-{today['date']}" + (f"-r{len(tries)}" if tries else "")
                     live = storage.start_run(s, shop_id, today["date"], today["day"], run_id, actor=actor,
                                              now=self._now())
@@ -155,6 +158,30 @@ class Jobs:
         return [self._drive(self._run(run_id), self._policy(shop_id), self.platform(shop_id), {"decisions": answers})
                 for run_id, answers in by_run.items()]
 
+    def propose(self, shop_id: str, actions: list[Action], *, actor: str) -> list[dict[str, Any]]:
+        """Actions suggested outside the daily run (the chat's model, talking with the owner): each goes
+        through the guard in a run of its own. Nothing from a conversation runs on its own, whatever the
+        policy's autonomy says: what the guard would allow waits in the owner's queue, what it denies
+        never runs. One dict per action, in order: id, run_id, decision (needs_approval | deny), limit,
+        message, message_zh, status.
+        """
+        if not actions:
+            return []
+        with self._lock(shop_id):
+            policy = _ask_first(self._policy(shop_id))
+            client = self.platform(shop_id)
+            today = client.shop()
+            with storage.session_scope(self.engine) as s:
+                run = storage.start_run(s, shop_id, today["date"], today["day"], f"{shop_id}-chat-{uuid4().hex[:12]}",
+                                        actor=actor, now=self._now(), kind="chat")
+            self._drive(run, policy, client, None, planner=lambda obs, pol, mem: Plan(list(actions), "llm"))
+            state = build_graph(RunDeps(client=client, policy=policy), self.checkpointer).get_state(
+                {"configurable": {"thread_id": run.thread_id}}).values
+        status = {o["proposal_id"]: o["status"] for o in state.get("outcomes", [])}
+        return [{"id": p["id"], "run_id": run.id, "decision": v["decision"], "limit": v.get("limit"),
+                 "message": v.get("message"), "message_zh": v.get("message_zh"), "status": status.get(p["id"])}
+                for p, v in zip(state["proposals"], state["verdicts"], strict=True)]
+
     def expire_due(self) -> list[str]:
         """Expire pending proposals past their expiry in every shop, and tell their runs. Returns the ids."""
         now = self._now()
@@ -170,7 +197,8 @@ class Jobs:
         return [pid for pid, _, _ in expired]
 
     # --- running the graph ----------------------------------------------------------------------------------------
-    def _drive(self, run: Run, policy: Policy, client: PlatformClient, answer: dict[str, Any] | None) -> RunView:
+    def _drive(self, run: Run, policy: Policy, client: PlatformClient, answer: dict[str, Any] | None,
+               planner: Callable[[dict, Policy, dict], Plan] | None = None) -> RunView:
         """Invoke the run's graph (fresh, resumed after a stop, or with the owner's answer) and record where it got."""
         with storage.session_scope(self.engine) as s:
             memory = storage.load_memory(s, run.shop_id)
@@ -178,9 +206,12 @@ class Jobs:
             if run.status == RunStatus.WAITING_APPROVAL.value and answer is not None:
                 storage.set_run_status(s, run.id, RunStatus.RUNNING, now=self._now())
         deps = RunDeps(client=client, policy=policy, memory=memory, now=self._now,
-                       reporter=lambda state: self._report(state, shop.name if shop else run.shop_id),
+                       reporter=(lambda state: self._report(state, shop.name if shop else run.shop_id))
+                       if run.kind == "daily" else None,  # a chat run's actions show in the next daily report
                        record=lambda _node, state: self._record(state, policy), on_node=self.on_node)
-        if self.llm is not None:
+        if planner is not None:
+            deps.planner = planner
+        elif self.llm is not None:
             from agent.llm_planning import llm_planner
 
             deps.planner = llm_planner(self.llm, client, locale=shop.locale if shop else "zh-CN")
@@ -266,6 +297,12 @@ class Jobs:
 
     def _now(self) -> datetime:
         return as_utc(self.now()) if self.now else utcnow()
+
+
+def _ask_first(policy: Policy) -> Policy:
+    """The policy with every action kind set to wait for the owner: never looser than the owner's own."""
+    rules = {kind: AutonomyRule(mode="approval") for kind in ActionKind}
+    return policy.model_copy(update={"autonomy": policy.autonomy.model_copy(update={"rules": rules})})
 
 
 def _edited(original: dict[str, Any], changes: dict[str, Any] | None, where: str) -> dict[str, Any]:

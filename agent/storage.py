@@ -207,21 +207,24 @@ def _diff(old: dict[str, Any], new: dict[str, Any], skip: Collection[str] = (), 
 
 def start_run(
     session: Session, shop_id: str, date: str, day: int, run_id: str | None = None,
-    *, thread_id: str | None = None, actor: str = "system", now: datetime | None = None,
+    *, thread_id: str | None = None, actor: str = "system", now: datetime | None = None, kind: str = "daily",
 ) -> Run:
-    """Open the shop's run for `date`; raises RunExists if one is already there and has not failed."""
+    """Open the shop's run for `date`; a daily run raises RunExists if one is already there and has not failed."""
     require_row(session, Shop, shop_id)
+    if kind not in ("daily", "chat"):
+        raise ValueError(f"kind: must be daily or chat, got {kind!r}")
     live = session.exec(select(Run).where(
-        Run.shop_id == shop_id, Run.date == date, Run.status != RunStatus.FAILED.value)).first()
-    if live is not None:
+        Run.shop_id == shop_id, Run.date == date, Run.kind == "daily", Run.status != RunStatus.FAILED.value)).first()
+    if kind == "daily" and live is not None:
         raise RunExists(f"shop {shop_id} already has run {live.id} for {date} (status {live.status}); "
                         "only a failed run may be started again")
     run_id = run_id or uuid4().hex
     now = as_utc(now)
-    run = Run(id=run_id, shop_id=shop_id, day=day, date=date, thread_id=thread_id or run_id, started_at=now)
+    run = Run(id=run_id, shop_id=shop_id, day=day, date=date, kind=kind, thread_id=thread_id or run_id,
+              started_at=now)
     session.add(run)
     audit(session, shop_id=shop_id, run_id=run_id, event=AuditKind.RUN_STARTED, actor=actor, now=now,
-          detail={"date": date, "day": day, "thread_id": run.thread_id})
+          detail={"date": date, "day": day, "kind": kind, "thread_id": run.thread_id})
     try:
         session.flush()
     except IntegrityError as exc:  # another process started it between our check and our insert

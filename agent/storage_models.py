@@ -182,16 +182,19 @@ class Run(SQLModel, table=True):
     """One daily run of the agent for one shop, tied to its LangGraph thread."""
 
     __tablename__ = "runs"
-    # At most one live run per shop and date; a failed one may be retried.
+    # At most one live daily run per shop and date; a failed one may be retried. Chat runs (the
+    # owner's ideas from a conversation, guarded and queued like any proposal) are not limited.
     __table_args__ = (
         Index("uq_runs_live_per_shop_date", "shop_id", "date", unique=True,
-              sqlite_where=text("status != 'failed'"), postgresql_where=text("status != 'failed'")),
+              sqlite_where=text("status != 'failed' AND kind = 'daily'"),
+              postgresql_where=text("status != 'failed' AND kind = 'daily'")),
     )
 
     id: str = Field(primary_key=True)
     shop_id: str = Field(foreign_key="shops.id", index=True)
     day: int
     date: str
+    kind: str = "daily"  # daily | chat
     status: str = RunStatus.RUNNING.value
     thread_id: str
     started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -49,9 +49,8 @@ def start_turn(body: ChatRequest, owner: CurrentOwner, engine: EngineDep, reques
     ctx = ChatContext(
         shop_id=owner.shop_id, client=state.platform(owner.shop_id), policy=policy,
         pending=lambda: _pending(engine, owner.shop_id), locale=locale, model=state.chat_model,
-        # Jobs has no entry point for proposals made outside a daily run yet: without one the chat
-        # says plainly that a proposal was not submitted, rather than pretending it was queued.
-        propose=None,
+        # The model's proposals go through the guard in a chat run and wait in the owner's queue.
+        propose=lambda actions: state.jobs.propose(owner.shop_id, actions, actor=f"chat:{owner.actor}"),
     )
     thread_id = body.thread_id or uuid4().hex
     response.headers[THREAD_HEADER] = thread_id
@@ -67,7 +66,8 @@ def start_turn(body: ChatRequest, owner: CurrentOwner, engine: EngineDep, reques
 )
 def chat(turn: Annotated[ChatTurn, Depends(start_turn)]) -> Iterator[ServerSentEvent]:
     """Ask about the shop ("why did orders of SKU-12 drop?"); the answer comes from the same tools as the
-    daily run. The chat cannot execute anything or change the policy."""
+    daily run. The chat cannot execute anything or change the policy: what the model proposes is guarded
+    and waits in the approval queue."""
     for item in chat_stream(turn.ctx, turn.message, turn.thread_key, turn.checkpointer):
         event, data = item["event"], dict(item.get("data") or {})
         if event == "done":

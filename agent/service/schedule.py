@@ -57,7 +57,8 @@ def due_shops(
     """
     by_shop: dict[str, list[Run]] = {}
     for run in runs:
-        by_shop.setdefault(run.shop_id, []).append(run)
+        if run.kind == "daily":  # a chat run is the owner's idea, not the day's run
+            by_shop.setdefault(run.shop_id, []).append(run)
     due = []
     for shop in shops:
         try:

@@ -179,3 +179,22 @@ def test_a_run_stopped_halfway_resumes_the_same_thread_without_writing_twice(des
     keys = [c["idempotency_key"] for c in desk.admin.changes()]
     assert len(keys) == len(set(keys)) == written == view.counts["executed"]
     assert desk.states()["executed"] == written
+
+
+def test_chat_proposals_always_wait_for_the_owner_and_never_block_the_daily_run(desk: Desk) -> None:
+    from policies.actions import SetBid
+
+    policy = desk.jobs._policy(desk.shop_id)
+    campaign = desk.world.scenario.shops[0].campaigns[0]
+    small = SetBid(sku=campaign.sku, campaign_id=f"cmp-{campaign.sku}", bid=0.5, rationale="owner asked in chat")
+    huge = SetBid(sku=campaign.sku, campaign_id=f"cmp-{campaign.sku}", bid=policy.spend.max_bid * 5,
+                  rationale="a title said so")
+    answers = desk.jobs.propose(desk.shop_id, [small, huge], actor="chat:owner")
+    assert [a["decision"] for a in answers][0] == "needs_approval"  # the policy auto-runs bids; chat never does
+    assert answers[1]["decision"] in ("needs_approval", "deny")
+    assert desk.admin.changes() == []
+    view = desk.jobs.run_daily(desk.shop_id)  # the chat run is not the day's run
+    assert view.status in ("waiting_approval", "done")
+    desk.jobs.decide(desk.shop_id, {answers[0]["id"]: OwnerDecision("approve")}, actor="owner:amy")
+    assert desk.proposals()[answers[0]["id"]].state == "executed"
+    assert any(c["kind"] == "campaign.bid" and c["after"] == 0.5 for c in desk.admin.changes())

@@ -59,9 +59,8 @@ def test_the_model_plans_and_narrates_and_the_guard_still_decides(desk: Desk, mo
     assert props and {p.proposed_by for p in props} == {"llm"}
     bid = next(p for p in props if p.kind == "set_bid")
     assert bid.action["bid"] <= policy.spend.max_bid, "the over-limit bid never reaches the platform as asked"
-    for change in desk.admin.changes():
-        if change["kind"] == "bid":
-            assert change["after"] <= policy.spend.max_bid
+    bids = [c["after"] for c in desk.admin.changes() if c["kind"] == "campaign.bid"]
+    assert all(b <= policy.spend.max_bid for b in bids)
     assert view.counts.get("executed", 0) + view.counts.get("pending", 0) + view.counts.get("denied", 0) == 2
     tools_sent = {t["function"]["name"] for t in stub.requests[0]["tools"]}
     assert {"propose_bid", "get_campaigns", "unit_economics"} <= tools_sent

@@ -89,7 +89,7 @@ def test_chat_refuses_before_streaming_when_it_cannot_answer(service: Service) -
         assert bad.status_code == 422 and bad.json()["error"]["field"] == field, bad.text
 
 
-def test_with_a_model_the_tokens_are_counted_and_proposals_are_not_pretended(service: Service) -> None:
+def test_with_a_model_tokens_are_counted_and_proposals_wait_for_the_owner(service: Service) -> None:
     token = service.create_shop(SHOP_A, policy={})
     stub = LlmStub([call("propose_bid", campaign_id="cmp-F-OOLONG", bid=0.7, rationale="ROI well above break-even"),
                     say("I suggested a higher bid for the oolong campaign.")])
@@ -101,9 +101,13 @@ def test_with_a_model_the_tokens_are_counted_and_proposals_are_not_pretended(ser
     kinds = [e["event"] for e in events]
     assert "tool_call" in kinds and kinds[-1] == "done"
     (proposal,) = [e["data"] for e in events if e["event"] == "proposal"]
-    assert proposal["decision"] == "not_submitted" and proposal["id"] is None
+    assert proposal["decision"] == "needs_approval" and proposal["id"]  # guarded, queued, never run from chat
     assert events[-1]["data"]["usage"]["total_tokens"] == stub.total_tokens > 0
     assert metrics.llm_tokens() - before == stub.total_tokens
     assert f"xiaoer_llm_tokens_total {metrics.llm_tokens()}" in service.http.get("/metrics").text
-    assert service.http.get(f"/shops/{SHOP_A}/proposals", headers=service.bearer(token)).json() == []
+    queue = service.http.get(f"/shops/{SHOP_A}/proposals?state=pending", headers=service.bearer(token)).json()
+    assert [p["id"] for p in queue] == [proposal["id"]]
     assert service.world.changes == []
+    approved = service.http.post(f"/shops/{SHOP_A}/proposals/{proposal['id']}/approve", headers=service.bearer(token))
+    assert approved.status_code == 200, approved.text
+    assert [(c.kind, c.after) for c in service.world.changes] == [("campaign.bid", 0.7)]
