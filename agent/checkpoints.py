@@ -28,17 +28,27 @@ def is_postgres_url(target: str | Path | None) -> bool:
     return isinstance(target, str) and target.startswith(_POSTGRES_SCHEMES)
 
 
-def checkpoints_target(target: str | Path | None = None) -> str | Path:
-    """Where checkpoints live: `target`, else a PostgreSQL `DATABASE_URL`, else `XIAOER_CHECKPOINTS`,
-    else `checkpoints.sqlite` under `XIAOER_HOME` (default `./.xiaoer`), beside the app's SQLite database."""
+def checkpoints_target(
+    target: str | Path | None = None, *, checkpoints: str | None = None, database_url: str | None = None,
+    home: str | Path | None = None,
+) -> str | Path:
+    """Where checkpoints live: `target` as given; else XIAOER_CHECKPOINTS (a PostgreSQL URL or a SQLite path);
+    else the app database when DATABASE_URL is PostgreSQL; else `checkpoints.sqlite` under XIAOER_HOME
+    (default `./.xiaoer`), beside the app's SQLite database.
+
+    The more specific setting wins: checkpoints named on purpose go there even when the app database is
+    PostgreSQL. `checkpoints`, `database_url` and `home` stand for those variables (ServiceSettings passes
+    what it read); one not passed is read from the environment, where a blank value counts as unset.
+    """
     if target is not None:
         return target
-    database_url = os.environ.get("DATABASE_URL", "")
+    checkpoints = checkpoints or os.environ.get("XIAOER_CHECKPOINTS", "").strip()
+    if checkpoints:
+        return checkpoints if "://" in checkpoints else Path(checkpoints)
+    database_url = database_url or os.environ.get("DATABASE_URL", "").strip()
     if is_postgres_url(database_url):
         return database_url
-    if path := os.environ.get("XIAOER_CHECKPOINTS"):
-        return Path(path)
-    return Path(os.environ.get("XIAOER_HOME") or ".xiaoer") / "checkpoints.sqlite"
+    return Path(home or os.environ.get("XIAOER_HOME", "").strip() or ".xiaoer") / "checkpoints.sqlite"
 
 
 @contextmanager

@@ -25,8 +25,10 @@ from agent.service import (
     routes_reports,
     routes_runs,
     routes_shop,
+    web,
 )
 from agent.service.platform import ShopPlatforms
+from agent.service.schedule import start_scheduler, stop_scheduler
 from agent.service.settings import ServiceSettings
 from agent.storage import init_db, make_engine
 from marketplace.client import PlatformClient
@@ -63,6 +65,7 @@ def create_app(
     jobs: the daily-run service; its engine, checkpointer and platform serve the app too unless given.
     platform: shop id → PlatformClient; default from each shop's stored platform URL and token.
     chat_model: the chat's LLM; default the configured one (XIAOER_LLM_*), or none.
+    With `settings.scheduler` (XIAOER_SCHEDULER, default on) the app runs the daily scheduler while it is up.
     """
     settings = settings or ServiceSettings()
     given = {"engine": engine or (jobs.engine if jobs else None),
@@ -73,6 +76,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with ExitStack() as owned:
             _open(app, settings, owned)
+            if settings.scheduler:  # stopped first on the way out: runs under way finish on an open database
+                start_scheduler(app.state, base_url=settings.public_url)
+                owned.callback(stop_scheduler, app.state)
             yield
         for name, value in given.items():  # what the lifespan opened is closed now: a restart opens it again
             setattr(app.state, name, value)
@@ -82,11 +88,11 @@ def create_app(
     app.state.settings = settings
     for name, value in given.items():  # usable at once, even without the lifespan (e.g. schema tests)
         setattr(app.state, name, value)
+    app.state.scheduler = None
     errors.install(app)
     for module in (routes_ops, routes_shop, routes_chat, routes_proposals, routes_runs, routes_reports,
-                   routes_policy, routes_admin):
+                   routes_policy, routes_admin, web):
         app.include_router(module.router)
-    # app.include_router(web.router)  # OWNER WEB PAGE: enable (with `from agent.service import web`) when web.py lands
     return app
 
 

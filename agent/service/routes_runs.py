@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
 from sqlmodel import Session
 
 from agent.service.deps import CurrentOwner, EngineDep, JobsDep, SessionDep
 from agent.service.errors import ApiError, not_found, responses
+from agent.service.schedule import push_later
 from agent.service.schemas import AuditEventPublic, ProposalPublic, RunDetail, RunPublic, RunViewPublic
 from agent.storage import (
     AuditKind,
@@ -26,12 +27,15 @@ router = APIRouter(prefix="/shops/{shop_id}", tags=["runs"], responses=responses
 
 @router.post("/runs", status_code=status.HTTP_201_CREATED, response_model=RunViewPublic,
              summary="Start today's run now", responses=responses(409, 502))
-def start_run(owner: CurrentOwner, jobs: JobsDep, engine: EngineDep) -> RunViewPublic:
+def start_run(request: Request, owner: CurrentOwner, jobs: JobsDep, engine: EngineDep) -> RunViewPublic:
     """Run the agent's daily job for the platform's current day: observe, plan, guard, execute what
-    may run on its own, queue the rest for approval, report. One run per shop per day (409 after that)."""
+    may run on its own, queue the rest for approval, report. One run per shop per day (409 after that).
+    The report also goes to the shop's webhook, as after a scheduled run."""
     with session_scope(engine) as session:  # closed before the run: it writes in transactions of its own
         require_ready(session, owner.shop_id)
-    return RunViewPublic.of(jobs.run_daily(owner.shop_id, actor=owner.actor))
+    view = jobs.run_daily(owner.shop_id, actor=owner.actor)
+    push_later(request.app.state, owner.shop_id, view.run_id)
+    return RunViewPublic.of(view)
 
 
 def require_ready(session: Session, shop_id: str) -> None:

@@ -188,6 +188,16 @@ def start_scheduler(app_state: Any, **options: Any) -> Scheduler:
     return scheduler
 
 
+def push_later(app_state: Any, shop_id: str, run_id: str) -> None:
+    """Send a run's report to the shop's webhook in the background when the app runs a scheduler; else nothing.
+
+    The one way the page and the API hand a run they started or resumed to the webhook.
+    """
+    scheduler = getattr(app_state, "scheduler", None)
+    if scheduler is not None:
+        scheduler.push_later(shop_id, run_id)
+
+
 def stop_scheduler(app_state: Any) -> None:
     """Stop the app's scheduler, if it has one."""
     scheduler = getattr(app_state, "scheduler", None)

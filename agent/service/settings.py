@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agent.checkpoints import checkpoints_target
+
 # Values people copy from examples; a service that accepts them as the admin token is open to anyone.
 _PLACEHOLDERS = frozenset({"changethis", "changeme", "secret", "admin", "password", "token"})
 MIN_ADMIN_TOKEN = 16
@@ -35,8 +37,17 @@ class ServiceSettings(BaseSettings):
     reports_dir: Path | None = Field(
         None, validation_alias="XIAOER_REPORTS_DIR",
         description="When set, daily reports are also written there as files.")
+    scheduler: bool = Field(
+        True, validation_alias="XIAOER_SCHEDULER",
+        description="Run each shop's daily run at its time and expire stale approvals in this process; "
+                    "false when another process (or nothing) does that.")
+    public_url: str | None = Field(
+        None, validation_alias="XIAOER_PUBLIC_URL",
+        description="The address owners reach this service at (e.g. https://xiaoer.example.com); the "
+                    "webhook's report links start with it. Unset: the webhook sends no links.")
 
-    @field_validator("database_url", "checkpoints", "reports_dir", "home", mode="before")
+    @field_validator("database_url", "checkpoints", "reports_dir", "home", "public_url", "scheduler",
+                     mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object, info: ValidationInfo) -> object:
         # A copied .env leaves `NAME=` lines: an empty value means "not set", never "the current directory".
@@ -65,9 +76,6 @@ class ServiceSettings(BaseSettings):
         return self.database_url or f"sqlite:///{self.home / 'xiaoer.db'}"
 
     def checkpoint_target(self) -> str | Path:
-        """Where checkpoints live: XIAOER_CHECKPOINTS, else a PostgreSQL database, else `<home>/checkpoints.sqlite`."""
-        if self.checkpoints:
-            return self.checkpoints if "://" in self.checkpoints else Path(self.checkpoints)
-        if self.database_url and self.database_url.startswith(("postgres://", "postgresql")):
-            return self.database_url
-        return self.home / "checkpoints.sqlite"
+        """Where checkpoints live, by the one rule of `agent.checkpoints.checkpoints_target`: XIAOER_CHECKPOINTS,
+        else the app database when it is PostgreSQL, else `<home>/checkpoints.sqlite`."""
+        return checkpoints_target(checkpoints=self.checkpoints, database_url=self.database_url, home=self.home)

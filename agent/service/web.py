@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from agent.i18n import LOCALES, Locale
 from agent.jobs import DecisionError, OwnerDecision
 from agent.service import web_views
+from agent.service.schedule import push_later
 from agent.service.web_text import text
 from agent.storage import (
     RunExists,
@@ -131,7 +132,7 @@ def decide(request: Request, form: dict[str, str]) -> Response:
         error = text(f"error.{exc.code}", locale, detail=str(exc))
         return _dashboard(request, owner, locale, error=error, status=409 if exc.code != "invalid" else 400)
     for view in views:
-        _push_later(request, owner.shop.id, view.run_id)
+        push_later(request.app.state, owner.shop.id, view.run_id)
     return RedirectResponse(_home(form.get("lang"), notice=_DONE[choice]), status_code=303)
 
 
@@ -152,7 +153,7 @@ def run_now(request: Request, form: dict[str, str]) -> Response:
         return _dashboard(request, owner, locale, error=text("error.run_exists", locale), status=409)
     except (LookupError, PlatformError) as exc:  # platform not set up, or it kept failing
         return _dashboard(request, owner, locale, error=text("error.run_failed", locale, detail=str(exc)), status=502)
-    _push_later(request, owner.shop.id, view.run_id)
+    push_later(request.app.state, owner.shop.id, view.run_id)
     return RedirectResponse(_home(form.get("lang"), notice=f"run_{view.status}"), status_code=303)
 
 
@@ -266,10 +267,3 @@ def _locale(lang: str | None, shop: Shop | None) -> Locale:
 def _home(lang: str | None, notice: str | None = None) -> str:
     query = {k: v for k, v in (("lang", lang if lang in LOCALES else None), ("notice", notice)) if v}
     return "/" + (f"?{urlencode(query)}" if query else "")
-
-
-def _push_later(request: Request, shop_id: str, run_id: str) -> None:
-    """Send the run's report to the shop's webhook in the background, when the app runs a scheduler."""
-    scheduler = getattr(request.app.state, "scheduler", None)
-    if scheduler is not None:
-        scheduler.push_later(shop_id, run_id)

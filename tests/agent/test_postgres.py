@@ -221,13 +221,17 @@ def test_open_checkpointer_refuses_a_url_it_cannot_serve() -> None:
 
 
 @pytest.mark.parametrize(("env", "expected"), [
-    ({"DATABASE_URL": "postgresql://u@db/x", "XIAOER_CHECKPOINTS": "/cp.sqlite"}, "postgresql://u@db/x"),
+    ({"DATABASE_URL": "postgresql://u@db/x", "XIAOER_CHECKPOINTS": "/cp.sqlite"}, Path("/cp.sqlite")),
+    ({"DATABASE_URL": "postgresql://u@db/x"}, "postgresql://u@db/x"),
+    ({"DATABASE_URL": "sqlite:///app.db", "XIAOER_CHECKPOINTS": "postgresql://u@db/cp"}, "postgresql://u@db/cp"),
     ({"DATABASE_URL": "postgres://u@db/x"}, "postgres://u@db/x"),
     ({"DATABASE_URL": "postgresql+psycopg://u@db/x"}, "postgresql+psycopg://u@db/x"),
     ({"DATABASE_URL": "sqlite:///app.db", "XIAOER_CHECKPOINTS": "/data/cp.sqlite"}, Path("/data/cp.sqlite")),
     ({"XIAOER_HOME": "/srv/xiaoer"}, Path("/srv/xiaoer/checkpoints.sqlite")),
+    ({"XIAOER_HOME": "", "XIAOER_CHECKPOINTS": " "}, Path(".xiaoer/checkpoints.sqlite")),
     ({}, Path(".xiaoer/checkpoints.sqlite")),
-], ids=["postgres-wins", "postgres-short", "sqlalchemy-form", "sqlite-app-db", "home", "default"])
+], ids=["checkpoints-win", "postgres", "checkpoints-postgres", "postgres-short", "sqlalchemy-form",
+        "sqlite-app-db", "home", "blank-is-unset", "default"])
 def test_checkpoints_go_where_the_environment_says(monkeypatch, env: dict[str, str], expected: str | Path) -> None:
     for name in ("DATABASE_URL", "XIAOER_CHECKPOINTS", "XIAOER_HOME"):
         monkeypatch.delenv(name, raising=False)

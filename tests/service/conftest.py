@@ -88,7 +88,7 @@ def running_service(home: Path, database_url: str | None = None,
     """The service over a fresh two-shop world; SQLite files under `home` unless a database URL is given."""
     world = two_shop_world()
     engine = storage.make_engine(database_url or f"sqlite:///{home / 'xiaoer.db'}")
-    settings = ServiceSettings(admin_token=ADMIN_TOKEN, home=home)
+    settings = ServiceSettings(admin_token=ADMIN_TOKEN, home=home, scheduler=False)
     try:
         with in_process(world, admin_token=PLATFORM_ADMIN) as platform_http, \
                 open_checkpointer(checkpoints or home / "checkpoints.sqlite") as checkpointer, \

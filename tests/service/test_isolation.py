@@ -38,7 +38,7 @@ class Call:
 
 def api_calls(prefix: str) -> list[Call]:
     """Every (method, path) of the API whose path starts with `prefix`."""
-    app = create_app(ServiceSettings(admin_token=ADMIN_TOKEN))
+    app = create_app(ServiceSettings(admin_token=ADMIN_TOKEN, scheduler=False))
     # iter_route_contexts: the route table with included routers flattened (their prefixes applied).
     return [Call(m, r.path) for r in iter_route_contexts(app.routes) if r.path and r.path.startswith(prefix)
             for m in sorted((r.methods or set()) - {"HEAD", "OPTIONS"})]
@@ -146,7 +146,7 @@ def test_admin_routes_take_the_admin_token_only(service: Service) -> None:
 
 def test_without_an_admin_token_configured_there_is_no_admin(monkeypatch: Any) -> None:
     monkeypatch.delenv("XIAOER_ADMIN_TOKEN", raising=False)
-    client = TestClient(create_app(ServiceSettings()))
+    client = TestClient(create_app(ServiceSettings(scheduler=False)))
     for token in ("", "None", ADMIN_TOKEN):
         answer = client.get("/admin/shops", headers={"Authorization": f"Bearer {token}"})
         assert answer.status_code == 403 and answer.json()["error"]["code"] == "admin_disabled"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from agent import storage
+from agent.checkpoints import checkpoints_target
 from agent.service import metrics
 from agent.service.app import create_app
 from agent.service.settings import ServiceSettings
@@ -21,7 +23,7 @@ SAMPLE = re.compile(r'^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? \d+(\.\d
 def test_health_says_ok_with_a_database_and_503_without(service: Service, tmp_path) -> None:
     assert service.http.get("/health").json() == {"status": "ok", "database": "ok"}
     gone = storage.make_engine(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'x.db'}")
-    answer = TestClient(create_app(ServiceSettings(), engine=gone)).get("/health")
+    answer = TestClient(create_app(ServiceSettings(scheduler=False), engine=gone)).get("/health")
     assert answer.status_code == 503 and answer.json()["error"]["code"] == "database_unavailable"
 
 
@@ -51,5 +53,17 @@ def test_settings_refuse_a_weak_admin_token_and_read_blank_as_unset(monkeypatch:
     settings = ServiceSettings()
     assert (settings.admin, settings.reports_dir, str(settings.home)) == (None, None, ".xiaoer")
     assert settings.database() == "sqlite:///.xiaoer/xiaoer.db"
+    monkeypatch.setenv("XIAOER_SCHEDULER", "")
+    assert ServiceSettings().scheduler is True
+    monkeypatch.setenv("XIAOER_SCHEDULER", "false")
+    assert ServiceSettings().scheduler is False
+
+
+def test_settings_put_checkpoints_where_the_checkpointer_would(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("DATABASE_URL", "XIAOER_HOME", "XIAOER_CHECKPOINTS"):
+        monkeypatch.delenv(name, raising=False)
+    assert ServiceSettings(home=tmp_path).checkpoint_target() == tmp_path / "checkpoints.sqlite"
     monkeypatch.setenv("DATABASE_URL", "postgresql://x@db/xiaoer")
-    assert ServiceSettings().checkpoint_target() == "postgresql://x@db/xiaoer"
+    assert ServiceSettings().checkpoint_target() == checkpoints_target() == "postgresql://x@db/xiaoer"
+    monkeypatch.setenv("XIAOER_CHECKPOINTS", "/data/cp.sqlite")  # the more specific setting wins
+    assert ServiceSettings().checkpoint_target() == checkpoints_target() == Path("/data/cp.sqlite")

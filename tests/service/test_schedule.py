@@ -1,4 +1,5 @@
-"""The scheduler: which shops are due (a pure function of shops, runs and the clock), and the real scheduler firing."""
+"""The scheduler: which shops are due (a pure function of shops, runs and the clock), the real scheduler firing,
+and the app running it (and handing it the reports of runs started over the API)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,17 @@ from types import SimpleNamespace
 
 import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from agent.jobs import RunView
+from agent.service.app import create_app
 from agent.service.schedule import Scheduler, due_shops, run_time, start_scheduler, stop_scheduler
+from agent.service.settings import ServiceSettings
 from agent.storage import Run, RunExists, Shop, finish_run, init_db, make_engine, save_shop, session_scope, start_run
+
+from .conftest import SHOP_A, Service
+from .test_api import POLICY
 
 SHANGHAI = "Asia/Shanghai"  # UTC+8, no daylight saving
 # 2026-03-02 08:00 in Shanghai is 00:00 UTC.
@@ -217,3 +224,28 @@ def test_start_and_stop_scheduler_on_an_app_state(engine):
         stop_scheduler(state)
     assert state.scheduler is None and not scheduler.aps.running
     stop_scheduler(state)  # stopping twice is harmless
+
+
+# --- the app's scheduler ----------------------------------------------------------------------------------------------
+
+def test_the_app_runs_a_scheduler_while_up_only_when_settings_say_so(tmp_path):
+    on = create_app(ServiceSettings(home=tmp_path / "on", scheduler=True, public_url="http://xiaoer.example"))
+    with TestClient(on):
+        scheduler = on.state.scheduler
+        assert scheduler is not None and scheduler.aps.running and scheduler.base_url == "http://xiaoer.example"
+    assert on.state.scheduler is None and not scheduler.aps.running
+    off = create_app(ServiceSettings(home=tmp_path / "off", scheduler=False))
+    with TestClient(off):
+        assert off.state.scheduler is None
+
+
+def test_api_runs_and_decisions_push_reports_as_the_page_does(service: Service):
+    pushed: list[tuple[str, str]] = []
+    service.app.state.scheduler = SimpleNamespace(push_later=lambda shop_id, run_id: pushed.append((shop_id, run_id)))
+    owner = service.bearer(service.create_shop(SHOP_A, policy=POLICY))
+
+    run = service.http.post(f"/shops/{SHOP_A}/runs", headers=owner).json()
+    assert pushed == [(SHOP_A, run["run_id"])]
+    answer = service.http.post(f"/shops/{SHOP_A}/proposals/{run['pending'][0]}/reject", headers=owner)
+    assert answer.status_code == 200, answer.text
+    assert pushed == [(SHOP_A, run["run_id"])] * 2

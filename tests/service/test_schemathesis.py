@@ -24,7 +24,7 @@ MAX_EXAMPLES = 6
 
 # Loaded from the app's schema without starting it; each test sends its cases to a seeded app of its own.
 # (`schemathesis.pytest.from_fixture` would load it from a fixture, but it breaks on pytest 9: `_nodeid`.)
-SPEC = create_app(ServiceSettings(admin_token=ADMIN_TOKEN)).openapi()
+SPEC = create_app(ServiceSettings(admin_token=ADMIN_TOKEN, scheduler=False)).openapi()
 owner_schema = schemathesis.openapi.from_dict(SPEC).exclude(path_regex="^/admin")
 admin_schema = schemathesis.openapi.from_dict(SPEC).include(path_regex="^/admin")
 FEW = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, suppress_health_check=[

@@ -120,10 +120,8 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
         with in_process(world, admin_token=PLATFORM_ADMIN) as platform_http, \
                 open_checkpointer(tmp_path / "checkpoints.sqlite") as checkpointer, \
                 ShopPlatforms(engine, http=platform_http) as platform:
-            app = create_app(ServiceSettings(home=tmp_path), engine=engine, checkpointer=checkpointer,
+            app = create_app(ServiceSettings(home=tmp_path, scheduler=False), engine=engine, checkpointer=checkpointer,
                              platform=platform)
-            if not any(getattr(route, "path", None) == "/" for route in app.routes):
-                app.include_router(web.router)  # until create_app mounts the page itself
             with serve_in_thread(app, lifespan="on", name="xiaoer") as url:
                 yield Site(url, token, spec.id, engine, AdminClient(platform_http, PLATFORM_ADMIN))
     finally:
