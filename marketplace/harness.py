@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from marketplace.audit import audit_run
 from marketplace.client import AdminClient, PlatformClient, in_process
 from marketplace.scenario import Scenario, load_scenario
 from marketplace.strategies.base import make_strategy, strategy_names
@@ -40,6 +41,7 @@ class RunResult:
     seed: int
     days: list[DayTotals]
     changes: list[dict] = field(default_factory=list)
+    outside_policy: list[dict] = field(default_factory=list)  # the independent audit (marketplace.audit)
 
     def total(self, name: str) -> float:
         return sum(getattr(d, name) for d in self.days)
@@ -51,12 +53,12 @@ class RunResult:
             "ad_spend": round(ad, 2), "coupon_cost": round(coupon, 2),
             "roi": round(gmv / ad, 2) if ad > 0 else None,
             "gmv_per_yuan": round(gmv / (ad + coupon), 2) if ad + coupon > 0 else None,
-            "changes": len(self.changes),
+            "changes": len(self.changes), "outside_policy": len(self.outside_policy),
         }
 
     def to_json(self) -> dict:
         return {"scenario": self.scenario, "policy": self.policy, "seed": self.seed, "totals": self.summary(),
-                "days": [asdict(d) for d in self.days], "changes": self.changes}
+                "days": [asdict(d) for d in self.days], "changes": self.changes, "outside_policy": self.outside_policy}
 
 
 def simulate(
@@ -80,7 +82,8 @@ def simulate(
                 progress(1)
         changes = admin.changes()
     totals = [_day_totals(world, d) for d in range(horizon)]
-    return RunResult(scenario=scenario.name, policy=policy, seed=scenario.seed, days=totals, changes=changes)
+    return RunResult(scenario=scenario.name, policy=policy, seed=scenario.seed, days=totals, changes=changes,
+                     outside_policy=audit_run(world, changes))
 
 
 def _day_totals(world: World, day: int) -> DayTotals:
@@ -103,6 +106,7 @@ class BenchRow:
     coupon_cost: float
     roi: float | None
     gmv_per_yuan: float | None
+    outside_policy: int = 0  # applied writes and shop days outside the owner's policy (marketplace.audit)
 
 
 def bench(
@@ -123,19 +127,20 @@ def bench(
                 scenario=scenario.name, policy=name, profit=s["profit"],
                 share_of_oracle=round(s["profit"] / oracle, 3) if oracle > 0 else None,
                 gmv=s["gmv"], ad_spend=s["ad_spend"], coupon_cost=s["coupon_cost"], roi=s["roi"],
-                gmv_per_yuan=s["gmv_per_yuan"],
+                gmv_per_yuan=s["gmv_per_yuan"], outside_policy=s["outside_policy"],
             ))
     return rows
 
 
 def bench_markdown(rows: list[BenchRow]) -> str:
     """The bench table: one line per scenario and policy."""
-    head = ("| scenario | policy | profit | share of oracle | GMV | ad spend | coupon cost | ROI | GMV per 1 yuan |\n"
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    head = ("| scenario | policy | profit | share of oracle | GMV | ad spend | coupon cost | ROI | GMV per 1 yuan "
+            "| outside policy |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     fmt = lambda v, spec: "—" if v is None else format(v, spec)  # noqa: E731
     lines = [
         f"| {r.scenario} | {r.policy} | {r.profit:,.0f} | {fmt(r.share_of_oracle, '.1%')} | {r.gmv:,.0f} | "
-        f"{r.ad_spend:,.0f} | {r.coupon_cost:,.0f} | {fmt(r.roi, '.2f')} | {fmt(r.gmv_per_yuan, '.2f')} |"
+        f"{r.ad_spend:,.0f} | {r.coupon_cost:,.0f} | {fmt(r.roi, '.2f')} | {fmt(r.gmv_per_yuan, '.2f')} | "
+        f"{r.outside_policy} |"
         for r in rows
     ]
     return "\n".join([head, *lines])
