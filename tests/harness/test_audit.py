@@ -34,7 +34,8 @@ def test_each_kind_of_write_outside_the_policy_is_named() -> None:
          "after": {"type": "percent", "value": policy.discount.max_discount_pct + 1, "threshold": 0}},
         {**change, "kind": "coupon.create", "target": "cpn-2", "before": None,
          "after": {"type": "no_threshold", "value": price * 0.9, "threshold": 0}},
-        {**change, "kind": "campaign.bid", "day": 1, "before": 1.0, "after": 1.0 + policy.spend.max_bid_change_pct / 50},
+        {**change, "kind": "campaign.bid", "day": 1, "before": 1.0,
+         "after": 1.0 + policy.spend.max_bid_change_pct / 50},  # twice the largest change a day allows
         {**change, "kind": "campaign.bid", "day": 2, "before": 1.0, "after": 1.0},
     ]
     found = [(v["day"], v["limit"]) for v in audit_run(world, changes)]
