@@ -66,6 +66,7 @@ def _register(engine, shop_id: str, url: str | None, token: str | None, policy) 
     """Create the shop on first use (name from the platform), or update its platform settings and policy."""
     import httpx
 
+    import policies
     from agent import storage
     from marketplace.client import PlatformClient, PlatformError
     from policies.limits import load_policy
@@ -87,7 +88,7 @@ def _register(engine, shop_id: str, url: str | None, token: str | None, policy) 
         storage.save_shop(s, shop_id, name, platform_url=url, platform_token=token)
         current = storage.current_policy(s, shop_id)
         if policy is None and current is None:
-            policy = load_policy(Path(__file__).resolve().parent.parent / "policies" / "default.yaml")
+            policy = load_policy(Path(policies.__file__).parent / "default.yaml")
         if policy is not None:
             body = policy.model_dump(mode="json", exclude={"version", "changed_by", "changed_at"})
             old = {k: v for k, v in (current.body if current else {}).items()

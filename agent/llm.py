@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from prompts import PROMPT_DIR
 from tools.platform_tools import as_data
 
 if TYPE_CHECKING:
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from policies.actions import Action
     from tools.proposals import ProposalSink
 
-PROMPT_DIR = Path(__file__).resolve().parent.parent / "prompts"
 ROLES = ("planner", "reporter", "chat")
 LOCALES = ("en", "zh-CN")
 DEFAULT_MODEL = "gpt-4o-mini"
