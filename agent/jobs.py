@@ -94,6 +94,7 @@ class Jobs:
     now: Callable[[], datetime] | None = None
     llm: Any = None
     on_node: Callable[[str, dict], None] | None = None  # progress and tests
+    on_llm_tokens: Callable[[int], None] | None = None  # e.g. the service's metrics counter
     _locks: dict[str, threading.Lock] = field(default_factory=dict, init=False, repr=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -214,7 +215,8 @@ class Jobs:
         elif self.llm is not None:
             from agent.llm_planning import llm_planner
 
-            deps.planner = llm_planner(self.llm, client, locale=shop.locale if shop else "zh-CN")
+            deps.planner = llm_planner(self.llm, client, locale=shop.locale if shop else "zh-CN",
+                                       on_tokens=self.on_llm_tokens)
         graph = build_graph(deps, self.checkpointer)
         config = {"configurable": {"thread_id": run.thread_id}}
         snapshot = graph.get_state(config)
@@ -265,10 +267,14 @@ class Jobs:
     def _narrative(self, data: Any, locale: str) -> str | None:
         if self.llm is None:
             return None
-        from agent.llm import llm_narrative
+        from agent.llm import TokenUsage, llm_narrative
 
+        usage = TokenUsage()
         try:
-            return llm_narrative(self.llm, render_json(data), locale) or None
+            text = llm_narrative(self.llm, render_json(data), locale, usage)
+            if self.on_llm_tokens:
+                self.on_llm_tokens(usage.total_tokens)
+            return text or None
         except Exception as exc:  # the model is outside our control: the template narrative stands in
             log.warning("LLM narrative failed, using the template: %s", exc)
             return None

@@ -194,8 +194,11 @@ def run_tool_calls(ai: AIMessage, by_name: dict[str, BaseTool]) -> list[ToolMess
     return out
 
 
-def llm_narrative(model: BaseChatModel, report_facts: dict[str, Any], locale: str = "en") -> str:
-    """A short narrative for the daily report, written from `report_facts` only."""
+def llm_narrative(model: BaseChatModel, report_facts: dict[str, Any], locale: str = "en",
+                  usage: TokenUsage | None = None) -> str:
+    """A short narrative for the daily report, written from `report_facts` only; tokens added to `usage`."""
     ai = model.invoke([SystemMessage(load_prompt("reporter", locale)),
                        HumanMessage(data_message({"report_facts": report_facts}))])
+    if usage is not None:
+        usage.add(getattr(ai, "usage_metadata", None))
     return str(ai.text).strip()

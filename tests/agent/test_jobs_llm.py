@@ -53,7 +53,10 @@ def test_the_model_plans_and_narrates_and_the_guard_still_decides(desk: Desk, mo
     campaign_id = f"cmp-{campaign.sku}"
     stub.load(scripted(campaign_id, policy.spend.max_bid))
     desk.jobs.llm = make_chat_model(LlmSettings(base_url=url, api_key="stub"))
+    counted: list[int] = []
+    desk.jobs.on_llm_tokens = counted.append
     view = desk.jobs.run_daily(desk.shop_id)
+    assert sum(counted) == stub.total_tokens > 0, "every token the model reported is counted"
 
     props = desk.proposals().values()
     assert props and {p.proposed_by for p in props} == {"llm"}
