@@ -368,10 +368,11 @@ def simulate_day(
     ratio = np.where(total_units > state.stock, state.stock / np.maximum(total_units, 1e-9), 1.0)
     stocked_out = ~in_stock | (total_units >= state.stock)
     if (ratio < 1).any():
-        cut = (lambda a: a * ratio) if rng is None else (lambda a: np.floor(a * ratio))  # noqa: E731
-        seg_cut = (lambda a: a * ratio[None, :, None]) if rng is None else (  # noqa: E731
-            lambda a: np.floor(a * ratio[None, :, None]))
-        plain, red, units, ws_orders = seg_cut(plain), seg_cut(red), seg_cut(units), cut(ws_orders)
+        if rng is None:  # expected values: every cell shrinks in proportion
+            r3 = ratio[None, :, None]
+            plain, red, units, ws_orders = plain * r3, red * r3, units * r3, ws_orders * ratio
+        else:
+            plain, red, units, ws_orders = _cut_to_stock(plain, red, units, ws_orders, ratio, state.stock)
     coupon_cost_seg = red * discount
     orders = np.stack([(plain[0] + red[0]).sum(1), (plain[1] + red[1]).sum(1), ws_orders])
     units3 = np.stack([units[0].sum(1), units[1].sum(1), ws_orders])
@@ -430,6 +431,33 @@ def _exact_cap(book, best, red, rng) -> np.ndarray:
         return red
     factor = np.where(over, book.cap_today / np.maximum(got, 1e-9), 1.0)
     return np.floor(red * np.where(best >= 0, factor[np.maximum(best, 0)], 1.0)[None])
+
+
+def _cut_to_stock(plain: np.ndarray, red: np.ndarray, units: np.ndarray, ws_orders: np.ndarray, ratio: np.ndarray,
+                  stock: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Whole units when demand exceeds stock: each (source, segment) cell and the whole-site orders get
+    their share rounded down, and the units left over go to the cells with the largest remainders, so
+    a SKU whose demand is above its stock sells exactly its stock. Orders shrink with their units, and
+    a cell that keeps a unit keeps at least one order."""
+    n = ratio.shape[0]
+    cells = np.concatenate([units.transpose(1, 0, 2).reshape(n, -1), ws_orders[:, None]], axis=1)  # (N, C)
+    scaled = cells * ratio[:, None]
+    whole = np.floor(scaled)
+    sold = np.where(ratio < 1, np.floor(np.minimum(stock, cells.sum(1))), cells.sum(1))
+    left = np.maximum(sold - whole.sum(1), 0.0)
+    order = np.argsort(-(scaled - whole), axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(cells.shape[1]), cells.shape), axis=1)
+    cut = np.where(ratio[:, None] < 1, whole + (rank < left[:, None]), cells)
+    new_units = cut[:, :-1].reshape(n, units.shape[0], units.shape[2]).transpose(1, 0, 2)
+    r3 = ratio[None, :, None]
+    new_plain, new_red = np.floor(plain * r3), np.floor(red * r3)
+    orphan = (new_units > 0) & (new_plain + new_red == 0)  # units with no order left to carry them
+    new_plain = np.where(orphan & (plain > 0), 1.0, new_plain)
+    new_red = np.where(orphan & (plain <= 0), 1.0, new_red)
+    keep = r3 >= 1
+    return (np.where(keep, plain, new_plain), np.where(keep, red, new_red), np.where(keep, units, new_units),
+            cut[:, -1])
 
 
 def _per_coupon(book, best, red, cost) -> tuple[np.ndarray, np.ndarray]:
