@@ -4,7 +4,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 PYTHON  ?= python3
 
-.PHONY: demo test bench serve lint clean
+.PHONY: demo test bench serve platform lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_guard.py
 	$(BIN)/python bench/bench_sim.py --json bench/results/sim.json
 
+# Xiaoer's API, owner page and scheduler on :8800, the simulated platform in the same process.
 serve: $(STAMP)
+	$(BIN)/xiaoer serve --with-platform scenarios/price_sensitive.yaml
+
+# Only the simulated platform, as its own server on :8700.
+platform: $(STAMP)
 	$(BIN)/xiaoer platform serve --scenario scenarios/price_sensitive.yaml --port 8700
 
 lint: $(STAMP)

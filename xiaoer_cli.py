@@ -1,4 +1,4 @@
-"""`xiaoer` command line: simulate and benchmark strategies, serve the simulated platform."""
+"""`xiaoer` command line: simulate and benchmark strategies, serve the simulated platform, run and serve Xiaoer."""
 
 from __future__ import annotations
 
@@ -161,6 +161,12 @@ def _wire_run() -> None:
     app.command("run")(run_command)
 
 
+def _wire_serve() -> None:
+    from agent.cli_serve import serve_command
+
+    app.command("serve")(serve_command)
+
+
 def _wire_generator() -> None:
     try:
         from marketplace.generator import app as generator_app
@@ -171,6 +177,7 @@ def _wire_generator() -> None:
 
 _wire_generator()
 _wire_run()
+_wire_serve()
 
 if __name__ == "__main__":
     app()
