@@ -1,9 +1,11 @@
-"""Fixtures for every test: a real PostgreSQL server, started only for the tests that ask for it."""
+"""Fixtures for every test: a real PostgreSQL server and a real Chromium, started only for the tests that ask."""
 
 from collections.abc import Iterator
 
 import pytest
+from browser import ensure_chromium
 from pg import PostgresUnavailable, create_database, drop_database, start_server
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +31,26 @@ def pg_database(postgres_url: str) -> Iterator[str]:
     url = create_database(postgres_url)
     yield url
     drop_database(postgres_url, url)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Chromium and the CJK font, installed on first use by scripts/ensure-browser (root only; CI is root)."""
+    code, out, err = ensure_chromium()
+    if code == 3:
+        pytest.skip(f"no browser and not root: {err.strip()}")
+    assert code == 0, f"scripts/ensure-browser failed ({code}):\n{err[-2000:]}"
+    return out.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="session")
+def pw() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(pw: Playwright, chromium_path: str) -> Iterator[Browser]:
+    browser = pw.chromium.launch(executable_path=chromium_path, args=["--no-sandbox"])
+    yield browser
+    browser.close()

@@ -4,59 +4,19 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from browser import PHONE, SCREENSHOTS, glyph_prints
 from matplotlib.image import imread
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from agent.report import ReportData, sample_report, write_report
 
 ROOT = Path(__file__).resolve().parents[2]
-PHONE = {"width": 390, "height": 844}
-SCREENSHOTS = ROOT / "out" / "screenshots"
 
-# Draws characters with the page's heading font on a canvas and fingerprints the ink. Without a CJK
-# font Chromium draws the same empty box for every Chinese character, so the fingerprints coincide.
-# (document.fonts.check() is no help: it answers true for any font not loaded as a web font.)
-GLYPHS_JS = """(chars) => {
-  const font = getComputedStyle(document.querySelector('h1')).fontFamily;
-  const c = document.createElement('canvas'); c.width = 48; c.height = 48;
-  const ctx = c.getContext('2d', {willReadFrequently: true});
-  return chars.map(ch => {
-    ctx.clearRect(0, 0, 48, 48); ctx.fillStyle = '#000'; ctx.font = `40px ${font}`; ctx.fillText(ch, 2, 40);
-    const d = ctx.getImageData(0, 0, 48, 48).data; let ink = 0, h = 0;
-    for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) ink++; h = (h * 31 + d[i]) >>> 0; }
-    return ink + ':' + h;
-  });
-}"""
 CHINESE = ["日", "报", "利", "润", "店"]
-
-
-@pytest.fixture(scope="session")
-def chromium_path() -> str:
-    """Chromium and the CJK font, installed on first use by scripts/ensure-browser (root only)."""
-    proc = subprocess.run([str(ROOT / "scripts" / "ensure-browser")], capture_output=True, text=True, timeout=900)
-    if proc.returncode == 3:
-        pytest.skip(f"no browser and not root: {proc.stderr.strip()}")
-    assert proc.returncode == 0, f"scripts/ensure-browser failed ({proc.returncode}):\n{proc.stderr[-2000:]}"
-    return proc.stdout.strip().splitlines()[-1]
-
-
-@pytest.fixture(scope="module")
-def pw() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(pw: Playwright, chromium_path: str) -> Iterator[Browser]:
-    browser = pw.chromium.launch(executable_path=chromium_path, args=["--no-sandbox"])
-    yield browser
-    browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +76,7 @@ def test_report_renders_on_a_phone(browser, report_files, locale, tmp_path):
 def test_chinese_text_renders_as_glyphs_not_boxes(browser, report_files):
     page, _ = _open(browser, report_files["zh-CN.html"])
     try:
-        prints = page.evaluate(GLYPHS_JS, CHINESE)
+        prints = glyph_prints(page, CHINESE, "h1")
     finally:
         page.close()
     assert len(set(prints)) == len(CHINESE), f"Chinese characters render alike (missing CJK font?): {prints}"
@@ -134,7 +94,7 @@ def test_glyph_check_catches_a_browser_without_a_cjk_font(pw, chromium_path, rep
     try:
         page = browser.new_page(viewport=PHONE)
         page.goto(report_files["zh-CN.html"].as_uri())
-        prints = page.evaluate(GLYPHS_JS, CHINESE)
+        prints = glyph_prints(page, CHINESE, "h1")
     finally:
         browser.close()
     assert len(set(prints)) == 1, f"expected identical boxes without a CJK font, got {prints}"

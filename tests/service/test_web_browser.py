@@ -8,13 +8,13 @@ page fits the screen and the Chinese renders as glyphs.
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from browser import PHONE, SCREENSHOTS, glyph_prints
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import Engine
 
 from agent import storage
@@ -33,49 +33,11 @@ from policies.limits import AutonomyRule, Policy
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "fat_margin_underspend.yaml"
-SCREENSHOTS = ROOT / "out" / "screenshots"
-PHONE = {"width": 390, "height": 844}
 SHOP_NAME = "茶叶小铺 <i>fat</i>"  # markup in a name must show as text
 PLATFORM_ADMIN = "platform-admin"
 RUN_TIMEOUT_MS = 120_000  # a run observes, plans, guards and reports before the page comes back
 
-# Draws characters in the page's font on a canvas and fingerprints the ink: without a CJK font every
-# Chinese character is the same empty box (as in tests/agent/test_report_browser.py).
-GLYPHS_JS = """(chars) => {
-  const font = getComputedStyle(document.body).fontFamily;
-  const c = document.createElement('canvas'); c.width = 48; c.height = 48;
-  const ctx = c.getContext('2d', {willReadFrequently: true});
-  return chars.map(ch => {
-    ctx.clearRect(0, 0, 48, 48); ctx.fillStyle = '#000'; ctx.font = `40px ${font}`; ctx.fillText(ch, 2, 40);
-    const d = ctx.getImageData(0, 0, 48, 48).data; let ink = 0, h = 0;
-    for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) ink++; h = (h * 31 + d[i]) >>> 0; }
-    return ink + ':' + h;
-  });
-}"""
 WIDTHS_JS = "[document.documentElement.scrollWidth, document.body.scrollWidth, innerWidth]"
-
-
-@pytest.fixture(scope="session")
-def chromium_path() -> str:
-    """Chromium and the CJK font, installed on first use by scripts/ensure-browser (root only)."""
-    proc = subprocess.run([str(ROOT / "scripts" / "ensure-browser")], capture_output=True, text=True, timeout=900)
-    if proc.returncode == 3:
-        pytest.skip(f"no browser and not root: {proc.stderr.strip()}")
-    assert proc.returncode == 0, f"scripts/ensure-browser failed ({proc.returncode}):\n{proc.stderr[-2000:]}"
-    return proc.stdout.strip().splitlines()[-1]
-
-
-@pytest.fixture(scope="module")
-def pw() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(pw: Playwright, chromium_path: str) -> Iterator[Browser]:
-    browser = pw.chromium.launch(executable_path=chromium_path, args=["--no-sandbox"])
-    yield browser
-    browser.close()
 
 
 def one_approval(policy: Policy) -> Policy:
@@ -240,7 +202,7 @@ def test_owner_page_fits_a_phone_in_chinese_and_an_edit_is_applied(browser, site
 
         widths = page.evaluate(WIDTHS_JS)
         assert max(widths[:2]) <= widths[2] == PHONE["width"], f"page overflows the phone: {widths}"
-        prints = page.evaluate(GLYPHS_JS, ["审", "批", "限", "额", "店"])
+        prints = glyph_prints(page, ["审", "批", "限", "额", "店"])
         assert len(set(prints)) == 5, f"Chinese renders as boxes (no CJK font?): {prints}"
         png = page.screenshot(path=str(tmp_path / "owner-page-zh-CN.png"), full_page=True)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
