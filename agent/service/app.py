@@ -17,6 +17,7 @@ from agent.jobs import Jobs
 from agent.llm import make_chat_model
 from agent.service import (
     errors,
+    metrics,
     routes_admin,
     routes_chat,
     routes_ops,
@@ -111,6 +112,6 @@ def _open(app: FastAPI, settings: ServiceSettings, owned: ExitStack) -> None:
         state.platform = owned.enter_context(ShopPlatforms(state.engine))
     if state.jobs is None:
         state.jobs = Jobs(engine=state.engine, checkpointer=state.checkpointer, platform=state.platform,
-                          out_dir=settings.reports_dir, llm=make_chat_model())
+                          out_dir=settings.reports_dir, llm=make_chat_model(), on_llm_tokens=metrics.add_llm_tokens)
     if state.chat_model is None:
         state.chat_model = make_chat_model(streaming=True)

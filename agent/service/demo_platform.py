@@ -24,6 +24,7 @@ from agent import storage
 from agent.checkpoints import open_checkpointer
 from agent.jobs import Jobs, OwnerDecision, RunView
 from agent.llm import make_chat_model
+from agent.service import metrics
 from agent.service.app import create_app
 from agent.service.platform import ShopPlatforms
 from agent.service.settings import ServiceSettings
@@ -138,6 +139,7 @@ def demo_app(settings: ServiceSettings, engine: Engine, world: World, *, days: i
             admin.advance(ahead)
         jobs = SimulatedClockJobs(engine=engine, checkpointer=checkpointer, platform=platforms,
                                   out_dir=settings.reports_dir, llm=make_chat_model(),
+                                  on_llm_tokens=metrics.add_llm_tokens,
                                   admin=admin if advance_after_run else None, shop_ids=tuple(world.shops),
                                   horizon_days=world.scenario.horizon_days)
         yield create_app(settings, jobs=jobs)
