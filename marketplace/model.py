@@ -11,12 +11,20 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from marketplace.coupon_math import (
+    CouponBook,
+    best_coupons,
+    cap_redemptions,
+    exact_cap,
+    offered_lowest,
+    per_coupon,
+)
+
 SOURCES = ("organic", "search", "whole_site")
 STAGE1_CONVERSION = 0.6  # broad stage-1 audience converts at 0.6× the precise stage-2 one
 STAGE2_CUTOFF_POWER = 3.0  # below the reserve r2, stage-2 clicks fall as (b/r2)^3
 MAX_DAILY_OVERDELIVERY = 1.25  # a day may bill up to 1.25× the daily budget ...
 MONTH_BUDGET_DAYS = 30.4  # ... but a month never more than 30.4× it
-THRESHOLD_REACH = 0.5  # buyers top up to a threshold up to 50% above their basket, fewer further
 SALES_WINDOW = 7
 PRICE_WINDOW = 30
 ORGANIC_CTR = 0.05  # impressions are reported as visitors / CTR (display only)
@@ -84,46 +92,6 @@ class Settings:
 
     def take(self, index: np.ndarray) -> Settings:
         return Settings(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
-
-
-@dataclass
-class CouponBook:
-    """Live coupons as arrays over C coupons; `applies` is (C, N), `segments` is (C, S).
-
-    `value` and `threshold` are (C,), or (C, N) when one coupon row carries a different face
-    value per SKU (the oracle scores such per-SKU ideas in one pass).
-    """
-
-    applies: np.ndarray
-    segments: np.ndarray
-    is_percent: np.ndarray
-    value: np.ndarray
-    threshold: np.ndarray
-    counts: np.ndarray
-    cap_today: np.ndarray  # redemptions still possible today (min of daily limit and remaining)
-
-    @property
-    def size(self) -> int:
-        return len(self.value)
-
-    @staticmethod
-    def empty(n: int, s: int) -> CouponBook:
-        z = np.zeros(0)
-        return CouponBook(
-            applies=np.zeros((0, n), bool), segments=np.zeros((0, s), bool),
-            is_percent=np.zeros(0, bool), value=z, threshold=z, counts=np.zeros(0, bool),
-            cap_today=z,
-        )
-
-    def take(self, index: np.ndarray) -> CouponBook:
-        n = self.applies.shape[1]
-        return replace(self, applies=self.applies[:, index], value=per_sku(self.value, n)[:, index],
-                       threshold=per_sku(self.threshold, n)[:, index])
-
-
-def per_sku(a: np.ndarray, n: int) -> np.ndarray:
-    """A per-coupon array as (C, N)."""
-    return np.broadcast_to(a if a.ndim == 2 else a[:, None], (len(a), n))
 
 
 @dataclass
@@ -233,70 +201,6 @@ def whole_site_efficiency(params: SkuParams) -> np.ndarray:
     return 1.0 + params.smart_share * np.clip(gain, -0.5, 1.0)
 
 
-@dataclass
-class _CouponPairs:
-    """Every (coupon, SKU) pair where a live coupon applies, with its terms per segment (P, S)."""
-
-    coupon: np.ndarray  # (P,)
-    row: np.ndarray  # (P,)
-    basket: np.ndarray  # basket after topping up to the threshold
-    discount: np.ndarray  # yuan off one order
-    reach: np.ndarray  # share of buyers who use it (0 when the threshold is out of reach)
-    usable: np.ndarray  # bool: targeted segment, reachable threshold
-
-
-def _pairs(params: SkuParams, book: CouponBook, price: np.ndarray) -> _CouponPairs:
-    """Coupons apply to few SKUs each (or one shop), so work on the applying pairs only."""
-    n = params.n
-    coupon, row = np.nonzero(book.applies & (book.cap_today > 0)[:, None])
-    basket0 = price[row, None] * params.seg_units[row]  # (P, S) usual basket value
-    thr = per_sku(book.threshold, n)[coupon, row][:, None]
-    value = per_sku(book.value, n)[coupon, row][:, None]
-    basket = np.maximum(basket0, thr)
-    discount = np.where(book.is_percent[coupon, None], value / 100 * basket, np.minimum(value, basket))
-    over = thr / basket0 - 1.0
-    reach = np.where(over <= 0, 1.0, np.clip(1.0 - over / THRESHOLD_REACH, 0.0, 1.0))
-    usable = book.segments[coupon] & (reach > 0) & (params.seg_share[row] > 0)
-    return _CouponPairs(coupon, row, basket, discount, reach, usable)
-
-
-def _best_coupons(params: SkuParams, book: CouponBook, price: np.ndarray):
-    """For each (SKU, segment) the buyer's best coupon: index, reach share, discount share, basket, discount.
-
-    One store coupon per order: same-type coupons never stack (seed 003) and this model goes
-    further and lets the buyer use only the best one.
-    """
-    n, s = params.seg_share.shape
-    basket = price[:, None] * params.seg_units  # (N, S) basket value
-    best = np.full((n, s), -1)
-    out = [np.zeros((n, s)), np.zeros((n, s)), basket.copy(), np.zeros((n, s))]
-    if book.size == 0:
-        return best, *out
-    pr = _pairs(params, book, price)
-    score = np.where(pr.usable, pr.reach * pr.discount / pr.basket, 0.0)
-    for k in range(s):
-        order = np.lexsort((score[:, k], pr.row))  # by row, then score: each row's best comes last
-        last = order[np.r_[pr.row[order][1:] != pr.row[order][:-1], True]] if len(order) else order
-        last = last[score[last, k] > 0]
-        rows = pr.row[last]
-        best[rows, k] = pr.coupon[last]
-        for arr, src in zip(out, (pr.reach, pr.discount / pr.basket, pr.basket, pr.discount), strict=True):
-            arr[rows, k] = src[last, k]
-    return best, *out
-
-
-def offered_lowest(params: SkuParams, book: CouponBook, price: np.ndarray) -> np.ndarray:
-    """Lowest post-coupon unit price any buyer can get today from coupons that count."""
-    low = price.astype(float).copy()
-    if book.size == 0:
-        return low
-    pr = _pairs(params, book, price)
-    unit = np.where(pr.usable & book.counts[pr.coupon, None], price[pr.row, None] * (1 - pr.discount / pr.basket),
-                    np.inf).min(axis=1, initial=np.inf)
-    np.minimum.at(low, pr.row, unit)
-    return low
-
-
 def _draw(rng: np.random.Generator | None, lam: np.ndarray) -> np.ndarray:
     """A Poisson count, or its mean in expected mode."""
     lam = np.maximum(lam, 0.0)
@@ -340,7 +244,7 @@ def simulate_day(
     ad_conv = np.where(stage2, 1.0, STAGE1_CONVERSION)
 
     # Conversion by segment, with the buyer's best coupon.
-    best, reach_c, delta, cbasket, discount = _best_coupons(params, book, price)
+    best, reach_c, delta, cbasket, discount = best_coupons(params, book, price)
     p_ratio = price / params.p_ref
     cr = params.base_cr[:, None] * params.seg_conv * np.power(p_ratio[:, None], -params.seg_eps)
     cr_coupon = params.base_cr[:, None] * params.seg_conv * np.power(
@@ -349,10 +253,10 @@ def simulate_day(
     cr_coupon = np.where(in_stock[:, None], np.minimum(cr_coupon, 1.0), 0.0)
     eff_visitors = np.stack([organic[:, None] * params.seg_share,
                              (clicks * ad_conv)[:, None] * params.seg_share])  # (2, N, S)
-    reach_c = _cap_redemptions(book, best, reach_c, eff_visitors.sum(axis=0) * cr_coupon)
+    reach_c = cap_redemptions(book, best, reach_c, eff_visitors.sum(axis=0) * cr_coupon)
     red = _draw(rng, eff_visitors * reach_c * cr_coupon)  # (2, N, S) redeemed orders
     plain = _draw(rng, eff_visitors * (1 - reach_c) * cr)
-    red = _exact_cap(book, best, red, rng)
+    red = exact_cap(book, best, red, rng)
     units = plain + red + _draw(rng, plain * (params.seg_units - 1)) + _draw(
         rng, red * (cbasket / price[:, None] - 1))
 
@@ -387,7 +291,7 @@ def simulate_day(
     net_paid = (gmv - coupon_cost - refund_amount) * (1 - params.commission)
     profit = net_paid - (units3 - refunded_units) * params.cost - units3 * params.shipping - ad_spend
     visitors = np.stack([organic, clicks, np.where(ws_on, ws_spend / np.maximum(cpc, 0.3), 0.0)])
-    redemptions, coupon_spend = _per_coupon(book, best, red, coupon_cost_seg)
+    redemptions, coupon_spend = per_coupon(book, best, red, coupon_cost_seg)
     return DayOutcome(
         impressions=np.stack([organic / ORGANIC_CTR, clicks / AD_CTR, visitors[2] / AD_CTR]),
         visitors=visitors, clicks=np.stack([np.zeros(n), clicks, visitors[2]]),
@@ -403,34 +307,6 @@ def _binomial(rng, counts: np.ndarray, rate: np.ndarray) -> np.ndarray:
     if rng is None:
         return counts * rate
     return rng.binomial(counts.astype(np.int64), np.broadcast_to(rate, counts.shape)).astype(float)
-
-
-def _coupon_totals(book: CouponBook, best: np.ndarray, per_seg: np.ndarray) -> np.ndarray:
-    """Sum an (…, N, S) quantity per coupon using each (SKU, segment)'s chosen coupon."""
-    flat = per_seg.reshape(-1, *best.shape).sum(axis=0)
-    mask = best >= 0
-    return np.bincount(best[mask], weights=flat[mask], minlength=book.size)
-
-
-def _cap_redemptions(book, best, reach, expected_red) -> np.ndarray:
-    """Scale each coupon's reach so expected redemptions stay within today's cap."""
-    if book.size == 0:
-        return reach
-    want = _coupon_totals(book, best, expected_red * reach)
-    factor = np.where(want > book.cap_today, book.cap_today / np.maximum(want, 1e-9), 1.0)
-    return reach * np.where(best >= 0, factor[np.maximum(best, 0)], 1.0)
-
-
-def _exact_cap(book, best, red, rng) -> np.ndarray:
-    """Drawn redemptions never pass a coupon's cap (quantity left, daily limit)."""
-    if book.size == 0 or rng is None:
-        return red
-    got = _coupon_totals(book, best, red)
-    over = got > book.cap_today
-    if not over.any():
-        return red
-    factor = np.where(over, book.cap_today / np.maximum(got, 1e-9), 1.0)
-    return np.floor(red * np.where(best >= 0, factor[np.maximum(best, 0)], 1.0)[None])
 
 
 def _cut_to_stock(plain: np.ndarray, red: np.ndarray, units: np.ndarray, ws_orders: np.ndarray, ratio: np.ndarray,
@@ -458,12 +334,6 @@ def _cut_to_stock(plain: np.ndarray, red: np.ndarray, units: np.ndarray, ws_orde
     keep = r3 >= 1
     return (np.where(keep, plain, new_plain), np.where(keep, red, new_red), np.where(keep, units, new_units),
             cut[:, -1])
-
-
-def _per_coupon(book, best, red, cost) -> tuple[np.ndarray, np.ndarray]:
-    if book.size == 0:
-        return np.zeros(0), np.zeros(0)
-    return _coupon_totals(book, best, red), _coupon_totals(book, best, cost)
 
 
 def advance(params: SkuParams, state: MarketState, out: DayOutcome, ctx: DayContext) -> MarketState:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from marketplace.model import CouponBook, Settings, advance, begin_day, per_sku, simulate_day
+from marketplace.coupon_math import CouponBook, per_sku
+from marketplace.model import Settings, advance, begin_day, simulate_day
 from marketplace.world import World
 
 

@@ -14,9 +14,9 @@ from datetime import date, timedelta
 import numpy as np
 
 from marketplace.compile import SEGMENTS, Compiled, compile_scenario, coupon_book
+from marketplace.coupon_math import CouponBook
 from marketplace.model import (
     SOURCES,
-    CouponBook,
     DayOutcome,
     Settings,
     advance,

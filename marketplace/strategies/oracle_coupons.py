@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from marketplace.compile import SEGMENTS
-from marketplace.model import CouponBook, Settings
+from marketplace.coupon_math import CouponBook
+from marketplace.model import Settings
 from marketplace.rollout import rollout
 from marketplace.world import CouponRecord, World
 from policies.domain import CouponType, Segment

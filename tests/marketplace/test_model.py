@@ -9,12 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from marketplace.compile import SEGMENTS, Compiled, compile_scenario
+from marketplace.coupon_math import CouponBook
 from marketplace.generator import generate
 from marketplace.model import (
     MAX_DAILY_OVERDELIVERY,
     MONTH_BUDGET_DAYS,
     STAGE2_CUTOFF_POWER,
-    CouponBook,
     DayContext,
     DayOutcome,
     begin_day,
