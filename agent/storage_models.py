@@ -109,6 +109,8 @@ class AuditKind(StrEnum):
     POLICY_CHANGED = "policy_changed"
     RUN_STARTED = "run_started"
     RUN_FINISHED = "run_finished"
+    REPORT_SENT = "report_sent"  # the daily report reached the shop's webhook
+    REPORT_NOT_SENT = "report_not_sent"  # ... or the webhook gave up after its retries
 
 
 class StorageError(Exception):

@@ -180,8 +180,7 @@ def _delivery_key(report: Report) -> str:
 
 
 def _record(engine: Engine, shop_id: str, report: Report, delivery: Delivery) -> None:
-    # AuditKind has no webhook kind; executed/failed with proposal_id None and a "webhook" detail come closest.
-    event = AuditKind.EXECUTED if delivery.ok else AuditKind.FAILED
+    event = AuditKind.REPORT_SENT if delivery.ok else AuditKind.REPORT_NOT_SENT
     with session_scope(engine) as session:
         audit(session, shop_id=shop_id, run_id=report.run_id, event=event, actor=ACTOR,
               detail={"date": report.date, "locale": report.locale, **delivery.detail()})

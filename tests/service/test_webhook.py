@@ -108,7 +108,7 @@ def test_push_retries_server_errors_then_succeeds(engine, hook, receiver):
     keys = {h["idempotency-key"] for _, h in hook.received}
     assert len(keys) == 1, "every try of one delivery carries the same idempotency key"
     (event,) = _webhook_events(engine)
-    assert event.event == AuditKind.EXECUTED and event.run_id == "run-1" and event.proposal_id is None
+    assert event.event == AuditKind.REPORT_SENT and event.run_id == "run-1" and event.proposal_id is None
     assert event.detail["ok"] is True and event.detail["statuses"] == [503, 500, 200]
     assert "s3cret" not in str(event.detail), "the webhook URL's query stays out of the audit log"
 
@@ -124,7 +124,7 @@ def test_push_gives_up_after_the_cap_and_audits_it(engine, hook, receiver):
     assert len(hook.received) == 4
     assert sleeps == [1, 2, 3]  # capped at 3, and no sleep after the last try
     (event,) = _webhook_events(engine)
-    assert event.event == AuditKind.FAILED
+    assert event.event == AuditKind.REPORT_NOT_SENT
     assert event.detail["statuses"] == [502] * 4 and "gave up after 4 attempts" in event.detail["error"]
 
 
@@ -148,7 +148,7 @@ def test_push_gives_up_when_retry_after_is_too_long(engine, hook, receiver):
 
     assert sleeps == [] and len(hook.received) == 1
     (event,) = _webhook_events(engine)
-    assert event.event == AuditKind.FAILED and "Retry-After 3600s" in event.detail["error"]
+    assert event.event == AuditKind.REPORT_NOT_SENT and "Retry-After 3600s" in event.detail["error"]
 
 
 def test_push_does_not_retry_a_client_error(engine, hook, receiver):
