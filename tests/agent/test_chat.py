@@ -12,7 +12,7 @@ from agent.chat_checks import CouponIdea, coupon_idea
 from agent.chat_i18n import keys, message_locale, t
 from agent.chat_intents import intent_of
 from agent.llm import LlmSettings, make_chat_model, render_prompt
-from agent.llm_stub import LlmStub, Reply, ToolCall, call, run_stub, say
+from agent.llm_stub import Reply, ToolCall, call, say
 from marketplace.client import PlatformClient, in_process
 from marketplace.scenario import parse_scenario
 from marketplace.world import World
@@ -283,17 +283,6 @@ def test_unanswered_tool_calls_of_a_failed_turn_are_closed():
 
 
 # ---- the LLM path, against the OpenAI-compatible stub --------------------------------------------------
-@pytest.fixture(scope="module")
-def stub() -> LlmStub:
-    return LlmStub([])
-
-
-@pytest.fixture(scope="module")
-def base_url(stub: LlmStub) -> Iterator[str]:
-    with run_stub(stub) as url:
-        yield url
-
-
 @pytest.fixture
 def llm_ctx(stub, base_url, client):
     stub.load([])

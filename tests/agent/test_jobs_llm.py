@@ -7,14 +7,12 @@ the day and the plan says why.
 """
 
 import json
-from collections.abc import Iterator
 
-import pytest
 from test_jobs import T0, Desk, desk  # noqa: F401  (the fixture)
 
 from agent import storage
 from agent.llm import LlmSettings, make_chat_model
-from agent.llm_stub import LlmStub, Reply, call, run_stub, say
+from agent.llm_stub import LlmStub, Reply, call, say
 
 NARRATIVE = {"en": "Stub narrative: spend moved to the SKUs that pay.", "zh-CN": "桩叙述：预算投向赚钱的商品。"}
 
@@ -39,15 +37,8 @@ def scripted(campaign: str, max_bid: float):
     return rule
 
 
-@pytest.fixture
-def model_url() -> Iterator[tuple[LlmStub, str]]:
-    stub = LlmStub([])
-    with run_stub(stub) as url:
-        yield stub, url
-
-
-def test_the_model_plans_and_narrates_and_the_guard_still_decides(desk: Desk, model_url) -> None:  # noqa: F811
-    stub, url = model_url
+def test_the_model_plans_narrates_and_the_guard_decides(desk: Desk, stub: LlmStub, base_url: str) -> None:  # noqa: F811
+    url = base_url
     policy = desk.jobs._policy(desk.shop_id)
     campaign = desk.world.scenario.shops[0].campaigns[0]
     campaign_id = f"cmp-{campaign.sku}"

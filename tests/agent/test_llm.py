@@ -16,7 +16,7 @@ from agent.llm import (
     make_chat_model,
     render_prompt,
 )
-from agent.llm_stub import LlmStub, Reply, ToolCall, call, calls, run_stub, say, tool_results
+from agent.llm_stub import Reply, ToolCall, call, calls, say, tool_results
 from marketplace.client import PlatformClient, in_process
 from marketplace.scenario import parse_scenario
 from marketplace.world import World
@@ -30,17 +30,6 @@ CONTEXT = {
     "kpis": {"gmv_7d": 5200.0, "profit_7d": 610.0, "ad_spend_7d": 700.0},
     "candidates": [{"kind": "set_bid", "sku": "a1", "bid": 1.1, "rationale": "cost per order 6.1 < 8.5"}],
 }
-
-
-@pytest.fixture(scope="module")
-def stub() -> LlmStub:
-    return LlmStub([])
-
-
-@pytest.fixture(scope="module")
-def base_url(stub: LlmStub) -> Iterator[str]:
-    with run_stub(stub) as url:
-        yield url
 
 
 @pytest.fixture
