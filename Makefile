@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(BIN)/xiaoer bench --scenarios scenarios --md bench/results/policies.md --json bench/results/policies.json
 	$(BIN)/python bench/bench_guard.py
 	$(BIN)/python bench/bench_sim.py --json bench/results/sim.json
+	$(BIN)/python bench/bench_run.py --json bench/results/run.json
 
 # Xiaoer's API, owner page and scheduler on :8800, the simulated platform in the same process.
 serve: $(STAMP)

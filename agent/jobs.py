@@ -29,7 +29,7 @@ from sqlmodel import select
 
 from agent import records, storage
 from agent.graph import Plan, RunDeps, build_graph
-from agent.report import render_html, render_json, render_markdown, write_report
+from agent.report import render_html, render_json, render_markdown, save_rendered
 from agent.reporting import report_data
 from agent.storage_models import ProposalState, Run, RunStatus, as_utc, utcnow
 from marketplace.client import PlatformClient
@@ -255,12 +255,13 @@ class Jobs:
             if data is None:
                 return {}
             view = data.model_copy(update={"narrative": self._narrative(data, locale)})
+            texts = {"md": render_markdown(view), "html": render_html(view)}  # rendered once, stored and written
             with storage.session_scope(self.engine) as s:
                 storage.save_report(s, shop_id=state["shop_id"], date=data.date.isoformat(), locale=locale,
-                                    markdown=render_markdown(view), html=render_html(view), data=render_json(view),
+                                    markdown=texts["md"], html=texts["html"], data=render_json(view),
                                     run_id=state["run_id"], now=self._now())
             if self.out_dir is not None:
-                saved.update({k: str(v) for k, v in write_report(view, self.out_dir, (locale,)).items()})
+                saved.update({k: str(v) for k, v in save_rendered(view, self.out_dir, locale, texts).items()})
             saved["date"] = data.date.isoformat()
         return {**saved, "locales": list(LOCALES)}
 

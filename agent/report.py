@@ -384,16 +384,23 @@ def render_json(data: ReportData) -> dict[str, Any]:
 
 def write_report(data: ReportData, out_dir: Path, locales: tuple[Locale, ...] = LOCALES) -> dict[str, Path]:
     """Write `<out_dir>/<shop_id>/<date>.<locale>.{md,html}` in every locale; returns paths keyed "<locale>.<ext>"."""
+    paths: dict[str, Path] = {}
+    for loc in locales:
+        paths |= save_rendered(data, out_dir, loc, {"md": render_markdown(data, loc), "html": render_html(data, loc)})
+    return paths
+
+
+def save_rendered(data: ReportData, out_dir: Path, locale: Locale, texts: dict[str, str]) -> dict[str, Path]:
+    """Write already rendered texts (extension → text) as `<out_dir>/<shop_id>/<date>.<locale>.<ext>`."""
     folder = Path(out_dir) / data.shop_id
     folder.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
-    for loc in locales:
-        for ext, render in (("md", render_markdown), ("html", render_html)):
-            path = folder / f"{data.date.isoformat()}.{loc}.{ext}"
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(render(data, loc), encoding="utf-8")
-            os.replace(tmp, path)  # a reader never sees half a report
-            paths[f"{loc}.{ext}"] = path
+    for ext, text in texts.items():
+        path = folder / f"{data.date.isoformat()}.{locale}.{ext}"
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)  # a reader never sees half a report
+        paths[f"{locale}.{ext}"] = path
     return paths
 
 
