@@ -204,8 +204,6 @@ class Jobs:
         with storage.session_scope(self.engine) as s:
             memory = storage.load_memory(s, run.shop_id)
             shop = storage.get_shop(s, run.shop_id)
-            if run.status == RunStatus.WAITING_APPROVAL.value and answer is not None:
-                storage.set_run_status(s, run.id, RunStatus.RUNNING, now=self._now())
         deps = RunDeps(client=client, policy=policy, memory=memory, now=self._now,
                        reporter=(lambda state: self._report(state, shop.name if shop else run.shop_id))
                        if run.kind == "daily" else None,  # a chat run's actions show in the next daily report
@@ -224,6 +222,9 @@ class Jobs:
             if not snapshot.interrupts:
                 raise DecisionError(f"run {run.id} is not waiting for the owner", field="decisions",
                                     code="not_pending")
+            if run.status == RunStatus.WAITING_APPROVAL.value:
+                with storage.session_scope(self.engine) as s:
+                    storage.set_run_status(s, run.id, RunStatus.RUNNING, now=self._now())
             graph.invoke(Command(resume=answer), config)
         elif snapshot.next:
             graph.invoke(None, config)  # stopped halfway earlier: carry on from the last checkpoint
