@@ -54,7 +54,7 @@ def _kpis(k: dict[str, Any]) -> DayKpis:
 
 def _line(o: dict[str, Any], titles: dict[str, str], locale: str) -> ActionLine:
     a, v = o["action"], o["verdict"]
-    before, after = _before_after(a)
+    before, after = before_after(a)
     return ActionLine(
         kind=a["kind"], target=a.get("campaign_id") or a.get("coupon_id") or a.get("sku") or "shop",
         sku=a.get("sku"), title=titles.get(a.get("sku") or ""), before=before, after=after,
@@ -66,7 +66,8 @@ def _line(o: dict[str, Any], titles: dict[str, str], locale: str) -> ActionLine:
     )
 
 
-def _before_after(a: dict[str, Any]) -> tuple[Any, Any]:
+def before_after(a: dict[str, Any]) -> tuple[Any, Any]:
+    """What an action (as a dict) changes, as (before, after) for a person to read; before is None for a new coupon."""
     if a["kind"] in _BEFORE_AFTER:
         old, new = _BEFORE_AFTER[a["kind"]]
         after = a[new]

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from agent.chat import ChatContext, chat_stream
 from agent.service import metrics
-from agent.service.deps import CurrentOwner, EngineDep
+from agent.service.deps import CurrentOwner
 from agent.service.errors import responses
 from agent.service.routes_runs import require_ready
 from agent.service.schemas import ChatRequest, ProposalPublic
@@ -36,25 +36,31 @@ class ChatTurn:
     checkpointer: Any
 
 
-def start_turn(body: ChatRequest, owner: CurrentOwner, engine: EngineDep, request: Request,
-               response: Response) -> ChatTurn:
-    """Everything the answer needs, checked before the stream starts (errors are still plain HTTP errors)."""
+def start_turn(body: ChatRequest, owner: CurrentOwner, request: Request, response: Response) -> ChatTurn:
+    """The API's turn: the owner of the bearer token asks (see `open_turn`)."""
+    return open_turn(body, owner.shop_id, owner.actor, request, response)
+
+
+def open_turn(body: ChatRequest, shop_id: str, actor: str, request: Request, response: Response) -> ChatTurn:
+    """Everything the answer needs, checked before the stream starts (errors are still plain HTTP errors).
+    The caller has authenticated `actor` as an owner of `shop_id` (bearer token here, the cookie on the page)."""
+    state = request.app.state
+    engine: Engine = state.engine
     with session_scope(engine) as session:
-        require_ready(session, owner.shop_id)
-        row = current_policy(session, owner.shop_id)
-        shop = get_shop(session, owner.shop_id)
+        require_ready(session, shop_id)
+        row = current_policy(session, shop_id)
+        shop = get_shop(session, shop_id)
         assert row is not None and shop is not None  # require_ready and the owner's token vouch for both
         policy, locale = parse_policy(row.body), shop.locale
-    state = request.app.state
     ctx = ChatContext(
-        shop_id=owner.shop_id, client=state.platform(owner.shop_id), policy=policy,
-        pending=lambda: _pending(engine, owner.shop_id), locale=locale, model=state.chat_model,
+        shop_id=shop_id, client=state.platform(shop_id), policy=policy,
+        pending=lambda: _pending(engine, shop_id), locale=locale, model=state.chat_model,
         # The model's proposals go through the guard in a chat run and wait in the owner's queue.
-        propose=lambda actions: state.jobs.propose(owner.shop_id, actions, actor=f"chat:{owner.actor}"),
+        propose=lambda actions: state.jobs.propose(shop_id, actions, actor=f"chat:{actor}"),
     )
     thread_id = body.thread_id or uuid4().hex
     response.headers[THREAD_HEADER] = thread_id
-    return ChatTurn(ctx, body.message, thread_id, f"chat:{owner.shop_id}:{thread_id}", state.checkpointer)
+    return ChatTurn(ctx, body.message, thread_id, f"chat:{shop_id}:{thread_id}", state.checkpointer)
 
 
 @router.post(
@@ -68,6 +74,11 @@ def chat(turn: Annotated[ChatTurn, Depends(start_turn)]) -> Iterator[ServerSentE
     """Ask about the shop ("why did orders of SKU-12 drop?"); the answer comes from the same tools as the
     daily run. The chat cannot execute anything or change the policy: what the model proposes is guarded
     and waits in the approval queue."""
+    yield from turn_events(turn)
+
+
+def turn_events(turn: ChatTurn) -> Iterator[ServerSentEvent]:
+    """The answer to one turn as server-sent events (the API's route and the owner page's both send these)."""
     for item in chat_stream(turn.ctx, turn.message, turn.thread_key, turn.checkpointer):
         event, data = item["event"], dict(item.get("data") or {})
         if event == "done":

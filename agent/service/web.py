@@ -1,61 +1,39 @@
-"""The owner's web page: sign in with the owner token, read the report, answer approvals, read the limits, run now.
+"""The owner's web page: sign in with the owner token, read the report, answer approvals, read the limits, run now,
+ask the agent in the chat box.
 
 Server-rendered (Jinja2, autoescaped), one page at `/`. The owner token lives in an httponly,
 SameSite=Strict cookie; every form also carries a token derived from it (HMAC), and a POST
-from another origin is refused, so no other site can make the owner's browser act. Approvals
-go through `Jobs.decide`, the same path as the API.
+from another origin is refused, so no other site can make the owner's browser act (`web_auth`).
+Approvals go through `Jobs.decide` and the chat box through the chat API's code (`web_chat`), the
+same paths as the API.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
 from agent.i18n import LOCALES, Locale
 from agent.jobs import DecisionError, OwnerDecision
-from agent.service import web_views
+from agent.service import web_chat, web_views
 from agent.service.schedule import push_later
+from agent.service.web_auth import COOKIE, COOKIE_DAYS, Owner, from_our_page, same_origin, signed_in
 from agent.service.web_text import text
-from agent.storage import (
-    RunExists,
-    Shop,
-    ShopToken,
-    current_policy,
-    get_report,
-    get_shop,
-    hash_token,
-    session_scope,
-    shop_for_token,
-)
+from agent.storage import RunExists, Shop, current_policy, get_report, session_scope, shop_for_token
 from marketplace.client import PlatformError
 
 router = APIRouter(include_in_schema=False)
+router.include_router(web_chat.router)  # the chat box's POST /chat
 
-COOKIE = "xiaoer_owner"
-COOKIE_DAYS = 30
 FormHandler = Callable[[Request, dict[str, str]], Response]
 _DONE = {"approve": "approved", "reject": "rejected", "edit": "edited"}  # decision → notice shown after it
 MAX_FORM_BYTES = 16_384
-
-
-@dataclass
-class Owner:
-    """The signed-in owner: their shop, the name the audit log gives them (the token's label, as in the API),
-    and the form token that proves a POST came from our page."""
-
-    shop: Shop
-    actor: str
-    csrf: str
 
 
 def _form_post(path: str) -> Callable[[FormHandler], FormHandler]:
@@ -78,7 +56,7 @@ def _form_post(path: str) -> Callable[[FormHandler], FormHandler]:
 @router.get("/", response_class=HTMLResponse)
 def page(request: Request, lang: str | None = None, notice: str | None = None) -> Response:
     """The owner page, or the sign-in form."""
-    owner = _owner(request)
+    owner = signed_in(request)
     if owner is None:
         return _render("login.html", _locale(lang, None), status=200)
     return _dashboard(request, owner, _locale(lang, owner.shop), notice=notice)
@@ -87,7 +65,7 @@ def page(request: Request, lang: str | None = None, notice: str | None = None) -
 @_form_post("/login")
 def login(request: Request, form: dict[str, str]) -> Response:
     """Check the owner token and keep it in the cookie."""
-    if not _same_origin(request):
+    if not same_origin(request):
         return _refusal(_locale(form.get("lang"), None), "error.csrf")
     token = form.get("token", "").strip()
     with session_scope(request.app.state.engine) as session:
@@ -160,7 +138,7 @@ def run_now(request: Request, form: dict[str, str]) -> Response:
 @router.get("/r/{date}", response_class=HTMLResponse)
 def report_page(request: Request, date: str, lang: str | None = None) -> Response:
     """The stored HTML report of a date, in the page's language (else the other one). Scripts are off."""
-    owner = _owner(request)
+    owner = signed_in(request)
     if owner is None:
         return RedirectResponse(_home(lang), status_code=303)
     locale = _locale(lang, owner.shop)
@@ -189,7 +167,8 @@ def _render(name: str, locale: Locale, *, status: int, error: str = "", **contex
     html = web_views.render(name, locale=locale, other_locale=other, nonce=nonce, error=error, **context)
     response = HTMLResponse(html, status_code=status)
     _secure(response, f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
-                      "frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+                      "connect-src 'self'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+                      "base-uri 'none'")
     return response
 
 
@@ -199,37 +178,14 @@ def _secure(response: Response, csp: str) -> None:
                              "Referrer-Policy": "same-origin", "Cache-Control": "no-store"})
 
 
-def _owner(request: Request) -> Owner | None:
-    token = request.cookies.get(COOKIE, "")
-    if not token:
-        return None
-    with session_scope(request.app.state.engine) as session:
-        row = session.exec(select(ShopToken).where(ShopToken.token_hash == hash_token(token))).first()
-        shop = get_shop(session, row.shop_id) if row is not None else None
-    if row is None or shop is None:
-        return None
-    return Owner(shop=shop, actor=row.label.strip() or "owner", csrf=csrf_token(token))
-
-
-def csrf_token(owner_token: str) -> str:
-    """The form token for a signed-in browser: only someone who holds the owner token can compute it."""
-    return hmac.new(owner_token.encode(), b"xiaoer-web-form", hashlib.sha256).hexdigest()
-
-
 def _verified(request: Request, form: dict[str, str]) -> Owner | Response:
     """The owner behind a POST from our own page; else the answer to send (sign-in page, or a refusal)."""
-    owner = _owner(request)
+    owner = signed_in(request)
     if owner is None:
         return RedirectResponse(_home(form.get("lang")), status_code=303)
-    if not _same_origin(request) or not hmac.compare_digest(form.get("csrf", ""), owner.csrf):
+    if not from_our_page(request, owner, form.get("csrf", "")):
         return _refusal(_locale(form.get("lang"), owner.shop), "error.csrf")
     return owner
-
-
-def _same_origin(request: Request) -> bool:
-    """False for a request another site's page sent (browsers name the sender's origin on every POST)."""
-    origin = request.headers.get("origin")
-    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
 
 
 def _refusal(locale: Locale, key: str, status: int = 403) -> Response:

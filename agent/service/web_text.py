@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.i18n import LOCALES, Locale, t_or
+from policies.domain import ActionKind
 
 # key -> (en, zh-CN); str.format placeholders.
 _STRINGS: dict[str, tuple[str, str]] = {
@@ -19,6 +20,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "nav.report": ("Report", "日报"),
     "nav.queue": ("Approvals", "审批"),
     "nav.policy": ("Limits", "限额"),
+    "nav.chat": ("Chat", "对话"),
     "nav.runs": ("Runs", "运行"),
     "report.heading": ("Latest report", "最新日报"),
     "report.none": ("No report yet: the first run writes one.", "还没有日报：第一次运行后就会有。"),
@@ -41,6 +43,25 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "field.target_roi": ("Target ROI", "目标 ROI"),
     "field.value": ("Coupon value (¥, or % for percent coupons)", "优惠券面额（元；折扣券为 %）"),
     "field.threshold": ("Minimum order (¥)", "使用门槛（元）"),
+    "chat.heading": ("Ask Xiaoer", "问店小二"),
+    "chat.hint": ("Ask about yesterday's numbers, a SKU, your limits or what waits for you. Xiaoer only reads "
+                  "here: what it suggests goes to your approval queue.",
+                  "可以问昨天的数据、某个商品、你的限额或待审批的操作。店小二在这里只读数据：它的建议会进入你的审批队列。"),
+    "chat.label": ("Your message", "你的问题"),
+    "chat.placeholder": ("How did we do yesterday?", "昨天经营得怎么样？"),
+    "chat.send": ("Send", "发送"),
+    "chat.new": ("New conversation", "新对话"),
+    "chat.noscript": ("The chat box needs JavaScript; everything else on this page works without it.",
+                      "对话框需要 JavaScript；页面其他功能不需要。"),
+    "chat.thinking": ("Thinking…", "思考中…"),
+    "chat.looked_at": ("looked at: {name}", "查看了：{name}"),
+    "chat.proposed": ("Suggested", "建议"),
+    "chat.waits": ("Nothing suggested in a chat runs on its own: it waits in your approval queue.",
+                   "对话里的建议不会自动执行：已放入你的审批队列。"),
+    "chat.denied": ("Your limits block it: it will not run.", "超出你的限额，已拦下，不会执行。"),
+    "chat.open_queue": ("Open the queue", "打开审批队列"),
+    "chat.failed": ("No answer: {detail}", "没有回答：{detail}"),
+    "chat.signed_out": ("You are signed out: reload the page and sign in again.", "你已退出登录：请刷新页面重新登录。"),
     "policy.heading": ("Your limits", "你设定的限额"),
     "policy.none": ("No policy yet: Xiaoer does nothing until you set one.", "还没有限额：设定之前店小二什么也不做。"),
     "policy.version": ("Version {version}, set by {by} on {at}.", "第 {version} 版，{by} 于 {at} 设定。"),
@@ -184,6 +205,15 @@ def _rule(kind: str, rule: dict[str, Any], locale: Locale) -> str:
     if rule.get("max_change_pct") is None:
         return text("autonomy.auto", locale, kind=label)
     return text("autonomy.auto_up_to", locale, kind=label, pct=f"{number(rule['max_change_pct'])}%")
+
+
+def chat_strings(locale: Locale) -> dict[str, Any]:
+    """What the chat box's script writes, in `locale`: the chat.* strings (placeholders left for the script to
+    fill), the refusals it may meet, and the action kinds' names."""
+    out: dict[str, Any] = {key.removeprefix("chat."): text(key, locale) for key in _STRINGS if key.startswith("chat.")}
+    out.update(stale=text("error.csrf", locale), no_policy=text("error.no_policy", locale),
+               kinds={kind.value: text(f"kind.{kind.value}", locale) for kind in ActionKind})
+    return out
 
 
 def keys() -> list[str]:

@@ -13,8 +13,8 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from agent.i18n import Locale
-from agent.reporting import _before_after as before_after
-from agent.service.web_text import policy_sentences, text
+from agent.reporting import before_after
+from agent.service.web_text import chat_strings, policy_sentences, text
 from agent.storage import (
     Proposal,
     Report,
@@ -62,6 +62,7 @@ def dashboard(engine: Engine, shop: Shop, locale: Locale) -> dict[str, Any]:
         "policy_version": text("policy.version", locale, version=policy.version, by=policy.changed_by,
                                at=_local(policy.changed_at, zone)) if policy else "",
         "runs": runs,
+        "chat_text": chat_strings(locale),
     }
 
 
