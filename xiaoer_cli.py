@@ -13,11 +13,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 app = typer.Typer(
-    help="Xiaoer (店小二): a shop assistant that runs bids, budgets and coupons inside the owner's limits.",
+    help="Xiaoer (店小二): a shop assistant that runs bids, budgets and coupons inside the owner's limits. "
+    "店小二：在店主设定的权限内管理出价、预算和优惠券的店铺助理。",
     no_args_is_help=True,
 )
-platform_app = typer.Typer(help="The simulated marketplace platform.", no_args_is_help=True)
-scenario_app = typer.Typer(help="Scenario files.", no_args_is_help=True)
+platform_app = typer.Typer(help="The simulated marketplace platform. 模拟电商平台。", no_args_is_help=True)
+scenario_app = typer.Typer(help="Scenario files. 场景文件。", no_args_is_help=True)
 app.add_typer(platform_app, name="platform")
 app.add_typer(scenario_app, name="scenario")
 console = Console()
@@ -51,7 +52,7 @@ def simulate(
     days: Annotated[int | None, typer.Option(min=1, help="Days to run (default: the scenario's horizon).")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write per-day results and the change log.")] = None,
 ) -> None:
-    """Run one policy on one scenario through the platform API and print its totals."""
+    """Run one policy on one scenario through the platform API and print its totals. 在一个场景上运行一个策略。"""
     from marketplace.harness import simulate as run
     from marketplace.strategies.base import strategy_names
 
@@ -83,7 +84,7 @@ def bench(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the rows as JSON.")] = None,
     md_out: Annotated[Path | None, typer.Option("--md", help="Write the table as Markdown.")] = None,
 ) -> None:
-    """Every policy on every scenario, each profit as a share of the oracle's."""
+    """Every policy on every scenario, each profit as a share of the oracle's. 所有策略在所有场景上的对比表。"""
     from dataclasses import asdict
 
     from marketplace.harness import bench as run_bench
@@ -112,7 +113,7 @@ def demo(
     days: Annotated[int, typer.Option(min=1, max=28)] = 14,
     out: Annotated[Path, typer.Option(help="Folder for reports and checkpoints.")] = Path("out/demo"),
 ) -> None:
-    """Two weeks of Xiaoer on one simulated shop (offline, no LLM): daily runs, approvals, reports."""
+    """Two weeks of Xiaoer on one simulated shop (offline, no LLM). 店小二在模拟店铺上运行两周（离线、无需大模型）。"""
     from agent.demo import run_demo
 
     spec = _load(scenario)
@@ -136,7 +137,7 @@ def demo(
 
 @scenario_app.command("check")
 def scenario_check(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False)]) -> None:
-    """Validate scenario files; a bad one names the field and the reason."""
+    """Validate scenario files; a bad one names the field and the reason. 校验场景文件。"""
     for f in files:
         spec = _load(f)
         skus = sum(len(s.products) for s in spec.shops)
@@ -149,7 +150,7 @@ def platform_serve(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8700,
     host: str = "127.0.0.1",
 ) -> None:
-    """Serve the simulated platform over HTTP (admin token from XIAOER_PLATFORM_ADMIN_TOKEN)."""
+    """Serve the simulated platform over HTTP (admin token from XIAOER_PLATFORM_ADMIN_TOKEN). 启动模拟平台。"""
     from marketplace.api import serve
 
     serve(scenario, port=port, host=host)

@@ -30,7 +30,7 @@ def run_command(
         exists=True, dir_okay=False, help="Policy YAML; stored as the shop's next policy version if it differs. "
         "Default: the shop's stored policy, else policies/default.yaml.")] = None,
 ) -> None:
-    """One daily run for one shop: observe, plan, guard, execute what the policy allows, report."""
+    """One daily run for one shop: observe, plan, guard, execute what the policy allows, report. 为一个店铺运行一天。"""
     from agent import storage
     from agent.checkpoints import open_checkpointer
     from agent.jobs import Jobs

@@ -264,7 +264,7 @@ def _integral_floats_as_ints(node: Any) -> Any:
     return node
 
 
-app = typer.Typer(help="Synthetic scenario catalogues.")
+app = typer.Typer(help="Synthetic scenario catalogues. 合成场景目录。")
 
 
 @app.command("generate")
@@ -275,7 +275,7 @@ def generate_command(
     seed: Annotated[int, typer.Option(min=0, help="Same seed, same file.")] = 0,
     days: Annotated[int, typer.Option(min=1, max=366, help="Horizon in days.")] = 28,
 ) -> None:
-    """Generate a large synthetic catalogue scenario."""
+    """Generate a large synthetic catalogue scenario. 生成大型合成商品目录场景。"""
     if skus < shops:
         raise typer.BadParameter(f"must be at least --shops ({shops}), got {skus}", param_hint="--skus")
     scenario = generate(skus, shops=shops, seed=seed, days=days)
