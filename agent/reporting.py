@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from agent.i18n import LOCALES
-from agent.report import ActionLine, Anomaly, DayKpis, ReportData, SkuRoi, write_report
+from agent.report import write_report
+from agent.report_data import ActionLine, Anomaly, DayKpis, ReportData, SkuRoi
 
 _BEFORE_AFTER = {
     "set_bid": ("current_bid", "bid"), "set_budget": ("current_budget", "budget"),

@@ -12,20 +12,8 @@ import pytest
 from pydantic import ValidationError
 
 from agent import i18n, report_charts
-from agent.report import (
-    ActionLine,
-    Anomaly,
-    DayKpis,
-    ReportData,
-    SkuRoi,
-    delta,
-    money,
-    render_html,
-    render_json,
-    render_markdown,
-    sample_report,
-    write_report,
-)
+from agent.report import delta, money, render_html, render_json, render_markdown, write_report
+from agent.report_data import ActionLine, Anomaly, DayKpis, ReportData, SkuRoi, sample_report
 
 HOSTILE = "<script>alert('x')</script>"
 CJK = re.compile(r"[\u4e00-\u9fff]")

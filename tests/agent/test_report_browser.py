@@ -12,7 +12,8 @@ from browser import PHONE, SCREENSHOTS, glyph_prints
 from matplotlib.image import imread
 from playwright.sync_api import Browser, Page
 
-from agent.report import ReportData, sample_report, write_report
+from agent.report import write_report
+from agent.report_data import ReportData, sample_report
 
 ROOT = Path(__file__).resolve().parents[2]
 
