@@ -131,6 +131,10 @@ def demo(
     console.print(table)
     console.print(f"profit 利润: Xiaoer 店小二 ¥{result.profit:,.0f} · " + " · ".join(
         f"{name} ¥{profit:,.0f}" for name, profit in result.baselines.items()))
+    outside = len(result.outside_policy)
+    console.print(f"outside the owner's limits 超出店主限额: {outside} "
+                  "(checked apart from the guard, from the platform's change log / 独立于守卫、按平台变更日志核对)",
+                  style="green" if outside == 0 else "red")
     if result.reports:
         console.print(f"latest report 最新日报: {result.reports[-1]}")
 

@@ -13,6 +13,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from agent.graph import RunDeps
 from agent.reporting import write_daily_report
 from agent.runner import run_day, scripted_owner
+from marketplace.audit import audit_run
 from marketplace.client import AdminClient, PlatformClient, in_process
 from marketplace.harness import simulate
 from marketplace.scenario import Scenario
@@ -26,6 +27,7 @@ class DemoResult:
     days: list[dict] = field(default_factory=list)  # per day: totals and what became of the actions
     reports: list[str] = field(default_factory=list)
     baselines: dict[str, float] = field(default_factory=dict)  # policy → profit over the same days
+    outside_policy: list[dict] = field(default_factory=list)  # the independent audit (marketplace.audit)
 
     @property
     def profit(self) -> float:
@@ -62,6 +64,7 @@ def run_demo(scenario: Scenario, days: int, out_dir: Path, progress: Callable[[i
             })
             if progress:
                 progress(1)
+        result.outside_policy = audit_run(world, admin.changes())
     for name in ("noop", "rules"):
         result.baselines[name] = simulate(scenario, name, days=days).total("profit")
     return result

@@ -61,6 +61,7 @@ def test_demo_runs_the_agent_and_writes_reports_in_both_languages(tmp_path: Path
     result = runner.invoke(app, ["demo", "--days", "3", "--out", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
     assert "noop" in result.output and "rules" in result.output
+    assert "outside the owner's limits 超出店主限额: 0" in result.output
     reports = sorted(p.name for p in (tmp_path / "demo/reports").rglob("*.html"))
     # the run on day d reports on day d-1: three runs, two finished days
     assert set(reports) == {f"2026-03-0{d}.{loc}.html" for d in (2, 3) for loc in ("en", "zh-CN")}
