@@ -198,3 +198,18 @@ def test_chat_proposals_always_wait_for_the_owner_and_never_block_the_daily_run(
     desk.jobs.decide(desk.shop_id, {answers[0]["id"]: OwnerDecision("approve")}, actor="owner:amy")
     assert desk.proposals()[answers[0]["id"]].state == "executed"
     assert any(c["kind"] == "campaign.bid" and c["after"] == 0.5 for c in desk.admin.changes())
+
+
+def test_an_approval_after_the_kill_switch_is_checked_again_and_never_runs(desk: Desk) -> None:
+    view = desk.jobs.run_daily(desk.shop_id)
+    changes = len(desk.admin.changes())
+    policy = desk.jobs._policy(desk.shop_id)
+    stopped = policy.model_copy(update={"autonomy": policy.autonomy.model_copy(update={"kill_switch": True})})
+    with storage.session_scope(desk.jobs.engine) as s:
+        storage.save_policy(s, desk.shop_id, stopped.model_dump(mode="json"), "owner:amy", now=T0)
+    pid = view.pending[0]
+    desk.jobs.decide(desk.shop_id, {pid: OwnerDecision("approve")}, actor="owner:amy")
+    p = desk.proposals()[pid]
+    assert p.state == "failed" and p.approved_by == "owner:amy"
+    assert p.result["verdict"]["limit"] == "autonomy.kill_switch"
+    assert len(desk.admin.changes()) == changes
