@@ -26,12 +26,13 @@ from langchain_core.messages import (
     ToolMessage,
     message_chunk_to_message,
 )
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime, get_runtime
+from langgraph.types import StreamMode
 
 from agent.chat_i18n import message_locale, t
 from agent.chat_intents import answer_offline
@@ -80,7 +81,10 @@ class ChatRun:
 
 
 # ---- the graph ------------------------------------------------------------------------------------
-def chat_graph(checkpointer: BaseCheckpointSaver | None) -> CompiledStateGraph:
+ChatGraph = CompiledStateGraph[MessagesState, ChatRun, MessagesState, MessagesState]
+
+
+def chat_graph(checkpointer: BaseCheckpointSaver | None) -> ChatGraph:
     """The chat graph: state is the thread's messages; run it with `context=ChatRun(...)`."""
     g = StateGraph(MessagesState, context_schema=ChatRun)
     g.add_node("answer_offline", write_offline_answer)
@@ -99,7 +103,7 @@ def route_start(state: MessagesState) -> Literal["agent", "answer_offline"]:
 
 def route_agent(state: MessagesState) -> Literal["tools", "__end__"]:
     last = state["messages"][-1]
-    return "tools" if isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls) else END
+    return "tools" if isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls) else "__end__"  # END
 
 
 def write_offline_answer(state: MessagesState, runtime: Runtime[ChatRun]) -> dict:
@@ -215,14 +219,14 @@ def chat_stream(ctx: ChatContext, message: str, thread_id: str,
     run = ChatRun(ctx, locale)
     if ctx.model is not None:
         run.tools = make_tools(ctx.client, run.sink, ctx.policy)
-    config = {"configurable": {"thread_id": thread_id}, "recursion_limit": 2 * MAX_ROUNDS + 4}
+    config: RunnableConfig = {"configurable": {"thread_id": thread_id}, "recursion_limit": 2 * MAX_ROUNDS + 4}
     events = _Events()
     try:
         graph = chat_graph(checkpointer)
         history = graph.get_state(config).values.get("messages", []) if checkpointer is not None else []
-        new = [*unanswered_calls(history), HumanMessage(message)]
-        for mode, data in graph.stream({"messages": new}, config, context=run,
-                                       stream_mode=["messages", "custom", "updates"]):
+        new: list[AnyMessage] = [*unanswered_calls(history), HumanMessage(message)]
+        modes: list[StreamMode] = ["messages", "custom", "updates"]
+        for mode, data in graph.stream(MessagesState(messages=new), config, context=run, stream_mode=modes):
             yield from events.convert(mode, data)
     except Exception as exc:  # the client gets the reason; the log keeps the trace
         log.exception("chat on thread %s failed", thread_id)

@@ -93,7 +93,7 @@ def answer_kpis(a: Asked) -> str:
     if end < 0:
         return t("kpi.no_day", a.locale)
     rows = a.client.metrics(start_day=max(0, end - 2 * WEEK + 1), end_day=end, group="sku")
-    days = {d["day"]: d for d in daily_kpis({"products": a.products, "metrics": rows})}
+    days: dict[int, dict[str, Any]] = {int(d["day"]): d for d in daily_kpis({"products": a.products, "metrics": rows})}
     week, day = WEEK_WORDS.search(a.text), DAY_WORDS.search(a.text)
     blocks = []
     if day or not week:

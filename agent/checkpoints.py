@@ -78,7 +78,8 @@ def open_checkpointer(target: str | Path | None = None) -> Iterator[BaseCheckpoi
 @contextmanager
 def _postgres(url: str) -> Iterator[BaseCheckpointSaver]:
     from langgraph.checkpoint.postgres import PostgresSaver
-    from psycopg.rows import dict_row
+    from psycopg import Connection
+    from psycopg.rows import DictRow, dict_row
     from psycopg_pool import ConnectionPool
 
     conninfo = url.replace("postgresql+psycopg://", "postgresql://", 1)  # libpq knows no SQLAlchemy driver names
@@ -90,6 +91,7 @@ def _postgres(url: str) -> Iterator[BaseCheckpointSaver]:
         # On a connection of its own: a wrong URL or a server that is down fails here at once with
         # libpq's own message, where the pool would retry quietly and time out after 30 s.
         first.setup()
-    with ConnectionPool(conninfo, min_size=1, max_size=_POOL_SIZE, kwargs=kwargs, open=True,
+    with ConnectionPool(conninfo, connection_class=Connection[DictRow], min_size=1, max_size=_POOL_SIZE,
+                        kwargs=kwargs, open=True,
                         check=ConnectionPool.check_connection, name="xiaoer-checkpoints") as pool:
         yield PostgresSaver(pool)

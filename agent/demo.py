@@ -6,6 +6,7 @@ import shutil
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -51,7 +52,7 @@ def run_demo(scenario: Scenario, days: int, out_dir: Path, progress: Callable[[i
             for shop in scenario.shops:
                 client = PlatformClient(http, shop.id, world.token_for(shop.id))
                 deps = RunDeps(client=client, policy=shop.policy, memory=memory.setdefault(shop.id, {}),
-                               reporter=lambda s, shop=shop: write_daily_report(s, out_dir / "reports", shop.name))
+                               reporter=partial(write_daily_report, out_dir=out_dir / "reports", shop_name=shop.name))
                 state = run_day(deps, f"{shop.id}-day{day}", checkpointer, owner=scripted_owner)
                 counts.update(o["status"] for o in state.get("outcomes", []))
                 result.reports.extend(p for k, p in state.get("report", {}).items() if k.endswith("html"))

@@ -25,7 +25,7 @@ from policies.actions import (
 
 def fingerprint(action: Action) -> str:
     """What the action does (not why): the same change always has the same fingerprint."""
-    body = action.model_dump(mode="json", exclude=WHY_FIELDS)
+    body = action.model_dump(mode="json", exclude=set(WHY_FIELDS))
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:24]
 
 

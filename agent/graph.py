@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import add
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, TypedDict, cast
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
@@ -81,13 +81,14 @@ class RunDeps:
 def build_graph(deps: RunDeps, checkpointer=None):
     """The compiled daily-run graph for one shop."""
 
-    def step(name: str, fn: Callable[[RunState], dict]) -> Callable[[RunState], dict]:
-        def node(state: RunState) -> dict:
+    def step(name: str, fn: Callable[[RunState], dict[str, Any]]) -> Callable[[RunState], dict[str, Any]]:
+        def node(state: RunState) -> dict[str, Any]:
             update = fn(state)
+            merged = cast(RunState, {**state, **update})
             if deps.record:
-                deps.record(name, {**state, **update})
+                deps.record(name, merged)
             if deps.on_node:
-                deps.on_node(name, {**state, **update})
+                deps.on_node(name, merged)
             return {**update, "log": [name]}
         node.__name__ = name
         return node
@@ -137,7 +138,7 @@ def build_graph(deps: RunDeps, checkpointer=None):
     graph = StateGraph(RunState)
     fns = (observe_node, analyse_node, plan_node, guard_node, approve_node, execute_node, verify_node, report_node)
     for name, fn in zip(NODES, fns, strict=True):
-        graph.add_node(name, step(name, fn))
+        graph.add_node(name, step(name, fn))  # type: ignore[call-overload]  # langgraph's overloads miss plain callables
     for a, b in (("observe", "analyse"), ("analyse", "plan"), ("plan", "guard"), ("guard", "execute"),
                  ("approve", "execute"), ("execute", "verify"), ("verify", "report")):
         graph.add_edge(a, b)

@@ -28,7 +28,8 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from agent import records, storage
-from agent.graph import Plan, RunDeps, build_graph
+from agent.graph import Plan, RunDeps, RunState, build_graph
+from agent.i18n import Locale
 from agent.report import render_html, render_json, render_markdown, save_rendered
 from agent.reporting import report_data
 from agent.storage_models import ProposalState, Run, RunStatus, as_utc, utcnow
@@ -39,7 +40,7 @@ from policies.limits import AutonomyRule, Policy, parse_policy
 
 log = logging.getLogger(__name__)
 DecisionKind = Literal["approve", "reject", "edit"]
-LOCALES = ("zh-CN", "en")
+LOCALES: tuple[Locale, ...] = ("zh-CN", "en")
 _IDENTITY = ("kind", "campaign_id", "coupon_id", "sku")  # what an edit may not change
 
 
@@ -93,7 +94,7 @@ class Jobs:
     out_dir: Path | None = None
     now: Callable[[], datetime] | None = None
     llm: Any = None
-    on_node: Callable[[str, dict], None] | None = None  # progress and tests
+    on_node: Callable[[str, RunState], None] | None = None  # progress and tests
     on_llm_tokens: Callable[[int], None] | None = None  # e.g. the service's metrics counter
     _locks: dict[str, threading.Lock] = field(default_factory=dict, init=False, repr=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -244,11 +245,11 @@ class Jobs:
                                                 "report": state.get("report", {})})
         return RunView(run.id, run.shop_id, run.date, status.value, pending, counts)
 
-    def _record(self, state: dict[str, Any], policy: Policy) -> None:
+    def _record(self, state: RunState, policy: Policy) -> None:
         with storage.session_scope(self.engine) as s:
             records.sync(s, state, expiry_hours=policy.autonomy.approval_expiry_hours, now=self._now())
 
-    def _report(self, state: dict[str, Any], shop_name: str) -> dict[str, Any]:
+    def _report(self, state: RunState, shop_name: str) -> dict[str, Any]:
         """Save the day's report in both languages (and write the files when asked); the LLM writes the narrative."""
         saved: dict[str, Any] = {}
         for locale in LOCALES:  # the actions' reasons and the guard's messages are chosen per language

@@ -7,6 +7,7 @@ The checkpoint is the source of truth; storage is what owners, the API and the a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +27,7 @@ def target_of(action: dict[str, Any]) -> str:
     return action.get("campaign_id") or action.get("coupon_id") or action.get("sku") or "shop"
 
 
-def sync(session: Session, state: dict[str, Any], *, expiry_hours: float, now: datetime) -> None:
+def sync(session: Session, state: Mapping[str, Any], *, expiry_hours: float, now: datetime) -> None:
     """Bring storage up to `state`: record new proposals, then verdicts, then outcomes."""
     run_id = state["run_id"]
     for p in state.get("proposals", []):

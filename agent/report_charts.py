@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -41,7 +42,7 @@ def cjk_font_available() -> bool:
 def _style(cjk: bool) -> Iterator[None]:
     """Report chart style; a missing font or glyph falls back quietly rather than filling the log."""
     families = [CJK_FAMILY, LATIN_FAMILY] if cjk else [LATIN_FAMILY]
-    rc = {
+    rc: dict[Any, Any] = {  # matplotlib types its keys as a Literal of every rc name
         "font.family": "sans-serif",
         "font.sans-serif": families,
         "font.size": 10,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from agent.i18n import LOCALES
+from agent.i18n import LOCALES, Locale
 from agent.report import write_report
 from agent.report_data import ActionLine, Anomaly, DayKpis, ReportData, SkuRoi
 
@@ -16,7 +17,7 @@ _BEFORE_AFTER = {
 }
 
 
-def report_data(state: dict[str, Any], shop_name: str = "", locale: str = "zh-CN") -> ReportData | None:
+def report_data(state: Mapping[str, Any], shop_name: str = "", locale: Locale = "zh-CN") -> ReportData | None:
     """The report of the last finished day and this morning's actions; None before any history."""
     kpis = state["analysis"]["kpis"]
     if not kpis:

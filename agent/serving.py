@@ -7,12 +7,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 
 @contextmanager
-def serve_in_thread(app: Any, *, lifespan: str = "off", name: str = "asgi", host: str = "127.0.0.1"
-                    ) -> Iterator[str]:
+def serve_in_thread(app: Any, *, lifespan: Literal["auto", "on", "off"] = "off", name: str = "asgi",
+                    host: str = "127.0.0.1") -> Iterator[str]:
     """Run `app` under uvicorn on `host` and a free port until the block ends; yields `http://host:port`."""
     import uvicorn
 

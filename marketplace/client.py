@@ -12,13 +12,20 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import httpx
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
+    import httpx2
+
     from marketplace.world import World
+
+# What carries the requests: an httpx client for a platform over the network, or the test client
+# (an httpx2 client with the same interface) for the platform in-process.
+HttpClient: TypeAlias = "httpx.Client | httpx2.Client"
+HttpResponse: TypeAlias = "httpx.Response | httpx2.Response"
 
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
 
@@ -63,7 +70,7 @@ class RetryPolicy:
 
 @dataclass
 class _Session:
-    http: httpx.Client
+    http: HttpClient
     token: str
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     retries_made: int = 0
@@ -95,7 +102,7 @@ class _Session:
         raise last
 
 
-def _detail(resp: httpx.Response) -> Any:
+def _detail(resp: HttpResponse) -> Any:
     try:
         return resp.json().get("detail", resp.text)
     except ValueError:
@@ -105,7 +112,7 @@ def _detail(resp: httpx.Response) -> Any:
 class PlatformClient:
     """One shop's view of the platform, authenticated by the shop's bearer token."""
 
-    def __init__(self, http: httpx.Client, shop_id: str, token: str, retry: RetryPolicy | None = None):
+    def __init__(self, http: HttpClient, shop_id: str, token: str, retry: RetryPolicy | None = None):
         self.shop_id = shop_id
         self._s = _Session(http, token, retry or RetryPolicy())
 
@@ -178,7 +185,7 @@ class PlatformClient:
 class AdminClient:
     """The simulation's operator: moves the clock, reads the change log, injects faults."""
 
-    def __init__(self, http: httpx.Client, token: str, retry: RetryPolicy | None = None):
+    def __init__(self, http: HttpClient, token: str, retry: RetryPolicy | None = None):
         self._s = _Session(http, token, retry or RetryPolicy(attempts=1))
 
     def advance(self, days: int = 1) -> dict:
@@ -199,7 +206,7 @@ class AdminClient:
 
 
 @contextmanager
-def in_process(world: World, admin_token: str) -> Iterator[httpx.Client]:
+def in_process(world: World, admin_token: str) -> Iterator[HttpClient]:
     """The platform app on an in-process ASGI transport: real HTTP semantics, no socket."""
     from fastapi.testclient import TestClient
 

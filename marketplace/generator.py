@@ -77,7 +77,8 @@ def _catalogue(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     fifth to a half of the GMV a click brings (price × conversion), as in the hand-made
     scenarios: rivals bid up to what a click is worth to them.
     """
-    raw = np.exp(rng.uniform(*np.log(PRICE_RANGE), n))
+    low, high = np.log(PRICE_RANGE)
+    raw = np.exp(rng.uniform(low, high, n))
     price = np.where(raw < 100, np.ceil(raw) - 0.1, np.ceil(raw / 10) * 10 - 1)  # 39.9, 129: shop-style prices
     cost = np.round(price * rng.uniform(*COST_SHARE, n), 1)
     ship_room = MAX_COST_AND_SHIPPING * price - cost

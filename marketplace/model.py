@@ -8,6 +8,7 @@ binomial counts on top of a day-level log-normal traffic factor.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 
@@ -123,10 +124,11 @@ class MarketState:
         )
 
     def copy(self) -> MarketState:
-        return MarketState(**{
+        values: dict[str, Any] = {
             f.name: (v.copy() if isinstance(v := getattr(self, f.name), np.ndarray) else v)
             for f in fields(self)
-        })
+        }
+        return MarketState(**values)
 
     def take(self, index: np.ndarray) -> MarketState:
         return MarketState(**{

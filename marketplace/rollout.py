@@ -29,7 +29,7 @@ def concat_books(a: CouponBook, b: CouponBook) -> CouponBook:
 
 
 def rollout(
-    world: World, rows: np.ndarray, target: Settings, days: int, *, max_bid_change: float | None,
+    world: World, rows: np.ndarray, target: Settings, days: int, *, max_bid_change: float | np.ndarray | None,
     extra: CouponBook | None = None, drop: frozenset[str] = frozenset(),
 ) -> RolloutResult:
     """Expected profit of holding `target` settings on SKU `rows` (repeats allowed) for `days` days.

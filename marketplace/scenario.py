@@ -181,9 +181,9 @@ class ShopSpec(_Strict):
                 raise ValueError(f"campaigns[{i}].sku: unknown SKU {c.sku!r}")
         if len({c.sku for c in self.campaigns}) != len(self.campaigns):
             raise ValueError("campaigns: at most one campaign per SKU")
-        for i, c in enumerate(self.coupons):
-            if c.sku is not None and c.sku not in known:
-                raise ValueError(f"coupons[{i}].sku: unknown SKU {c.sku!r}")
+        for i, coupon in enumerate(self.coupons):
+            if coupon.sku is not None and coupon.sku not in known:
+                raise ValueError(f"coupons[{i}].sku: unknown SKU {coupon.sku!r}")
         for i, e in enumerate(self.events):
             for sku in e.skus or []:
                 if sku not in known:

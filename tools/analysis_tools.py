@@ -174,6 +174,6 @@ def _ratio(num: float, den: float, digits: int = 2) -> float | None:
     return round(num / den, digits) if den > 0 else None
 
 
-def _round(v: float) -> float | None:
+def _round(v: econ.Number) -> float | None:
     v = float(v)
     return round(v, 2) if v != float("inf") else None

@@ -32,7 +32,7 @@ class ReadOnlyPlatform:
 
     def __init__(self, client: PlatformClient | ReadOnlyPlatform):
         self._client = client
-        self.shop_id = client.shop_id
+        self.shop_id: str = client.shop_id
 
     def __getattr__(self, name: str) -> Any:
         if name not in self.READS:

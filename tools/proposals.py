@@ -70,7 +70,7 @@ class ProposalSink:
 
 
 def _content(action: Action) -> dict[str, Any]:
-    return action.model_dump(mode="json", exclude=WHY_FIELDS)
+    return action.model_dump(mode="json", exclude=set(WHY_FIELDS))
 
 
 def _field_errors(exc: ValidationError) -> str:

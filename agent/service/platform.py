@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import Engine
 
 from agent.storage import get_shop, session_scope
-from marketplace.client import PlatformClient
+from marketplace.client import HttpClient, PlatformClient
 
 
 class PlatformNotConfigured(LookupError):
@@ -22,7 +22,7 @@ class ShopPlatforms:
     the shops' URLs are then ignored. Close with `close()` (or use as a context manager).
     """
 
-    def __init__(self, engine: Engine, *, http: httpx.Client | None = None, timeout: float = 30.0) -> None:
+    def __init__(self, engine: Engine, *, http: HttpClient | None = None, timeout: float = 30.0) -> None:
         self.engine, self.http, self.timeout = engine, http, timeout
         self._clients: dict[str, httpx.Client] = {}
         self._lock = threading.Lock()

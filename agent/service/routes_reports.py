@@ -37,8 +37,8 @@ def get_one_report(
 ) -> Response | ReportPublic:
     """The report of one date in one language."""
     shop = get_shop(session, owner.shop_id)
-    locale = locale or (shop.locale if shop is not None and shop.locale in ("en", "zh-CN") else "zh-CN")
-    report = get_report(session, owner.shop_id, date, locale)
+    chosen = locale or (shop.locale if shop is not None and shop.locale in ("en", "zh-CN") else "zh-CN")
+    report = get_report(session, owner.shop_id, date, chosen)
     if report is None:
         raise not_found(f"{locale} report of {date}")
     if format == "md":

@@ -216,7 +216,7 @@ def _edit_fields(form: dict[str, str]) -> dict[str, float]:
 def _locale(lang: str | None, shop: Shop | None) -> Locale:
     for candidate in (lang, shop.locale if shop else None):
         if candidate in LOCALES:
-            return candidate  # type: ignore[return-value]
+            return candidate
     return "zh-CN"
 
 

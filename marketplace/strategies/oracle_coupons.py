@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,7 @@ class Op:
 
     kind: str
     target: str
-    value: object
+    value: Any  # float (bid, budget), str (status), (mode, target ROI), dict (coupon body), None (stop)
 
 
 @dataclass
@@ -80,7 +81,9 @@ def plan_coupons(world: World, chosen: Settings, days: int, bid_limit: np.ndarra
             continue
         j = max(feasible, key=lambda j: gain[j, i])
         if gain[j, i] > MIN_GAIN:
-            redeemed = extra_cost[j, i] / ideas[i][j].worst_discount
+            idea = ideas[i][j]
+            assert idea is not None  # `feasible` holds only the SKU's real ideas
+            redeemed = extra_cost[j, i] / idea.worst_discount
             limit = int(math.ceil(1.5 * redeemed)) + 2
             offers.append((gain[j, i], i, ideas[i][j], limit))
     _fit_budgets(world, kept, offers, ops)
@@ -106,6 +109,7 @@ def _keep_or_stop(world: World, chosen: Settings, days: int, bid_limit: np.ndarr
             alt = rollout(world, rec.rows, chosen.take(rec.rows), days, max_bid_change=bid_limit[rec.rows],
                           drop=frozenset({rec.id})).profit.sum()
         else:
+            assert without is not None  # there is a SKU coupon, so the rollout without them ran
             alt = without[rec.rows].sum()
         if alt - base[rec.rows].sum() > MIN_GAIN:
             ops[rec.shop_id].append(Op("stop_coupon", rec.id, None))
