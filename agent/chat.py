@@ -38,7 +38,7 @@ from agent.chat_i18n import message_locale, t
 from agent.chat_intents import answer_offline
 from agent.i18n import Locale
 from agent.llm import TokenUsage, data_message, render_prompt, run_tool_calls
-from marketplace.client import PlatformClient
+from marketplace.client import PlatformClient, PlatformError
 from policies.actions import Action
 from policies.limits import Policy
 from tools import ProposalSink, make_tools
@@ -228,9 +228,11 @@ def chat_stream(ctx: ChatContext, message: str, thread_id: str,
         modes: list[StreamMode] = ["messages", "custom", "updates"]
         for mode, data in graph.stream(MessagesState(messages=new), config, context=run, stream_mode=modes):
             yield from events.convert(mode, data)
-    except Exception as exc:  # the client gets the reason; the log keeps the trace
+    except Exception as exc:  # the owner gets a plain sentence; the log keeps the trace and the details
         log.exception("chat on thread %s failed", thread_id)
-        yield {"event": "error", "data": {"message": f"{type(exc).__name__}: {exc}"}}
+        text = (t("chat.platform_down", locale) if isinstance(exc, PlatformError)
+                else t("chat.failed", locale, kind=type(exc).__name__))
+        yield {"event": "error", "data": {"message": text, "kind": type(exc).__name__}}
         return
     usage = events.usage
     yield {"event": "done", "data": {"thread_id": thread_id, "answer": events.answer, "llm": ctx.model is not None,

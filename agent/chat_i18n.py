@@ -14,6 +14,11 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 _STRINGS: dict[str, tuple[str, str]] = {
     "list.sep": ("; ", "；"),
+    "chat.failed": ("Sorry, I could not finish that answer ({kind}); nothing was changed. Please try again.",
+                    "抱歉，这次没能答完（{kind}），没有做任何改动，请再试一次。"),
+    "chat.platform_down": ("The platform did not answer, so I could not read the shop's numbers; nothing was "
+                           "changed. Please try again in a moment.",
+                           "平台没有响应，读不到店铺数据，没有做任何改动，请稍后再试。"),
     # KPIs
     "kpi.day_title": ("Yesterday ({date}) against the day before ({before}):",
                       "昨天（{date}）对比前一天（{before}）："),

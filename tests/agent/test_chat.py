@@ -13,7 +13,7 @@ from agent.chat_i18n import keys, message_locale, t
 from agent.chat_intents import intent_of
 from agent.llm import LlmSettings, make_chat_model, render_prompt
 from agent.llm_stub import Reply, ToolCall, call, say
-from marketplace.client import PlatformClient, in_process
+from marketplace.client import PlatformClient, PlatformError, in_process
 from marketplace.scenario import parse_scenario
 from marketplace.world import World
 from policies.actions import SetBid
@@ -402,8 +402,21 @@ def test_an_error_ends_the_stream_with_an_error_event(stub, llm_ctx):
     ctx.propose = broken
     stub.load([call("propose_bid", campaign_id="cmp-a2", bid=1.6, rationale="r"), say("never")])
     events = ask(ctx, "raise a2's bid")
-    assert events[-1] == {"event": "error", "data": {"message": "RuntimeError: proposal storage is down"}}
+    error = events[-1]
+    assert error["event"] == "error" and error["data"]["kind"] == "RuntimeError"
+    assert "storage is down" not in error["data"]["message"], "internals stay in the log"
+    assert error["data"]["message"].startswith("Sorry, I could not finish that answer")
     assert all(e["event"] != "done" for e in events)
+
+
+def test_a_platform_outage_is_said_plainly_in_the_owners_language(world: World) -> None:
+    class Down(PlatformClient):  # the platform answers nothing
+        def metrics(self, *args, **kwargs):
+            raise PlatformError(503, "maintenance", attempts=3)
+
+    with in_process(world, admin_token="admin") as http:
+        events = ask(context(Down(http, "s", "tok-s")), "昨天卖得怎么样？")
+    assert events[-1]["event"] == "error" and events[-1]["data"]["message"].startswith("平台没有响应")
 
 
 def test_llm_built_without_streaming_still_answers_in_one_piece(stub, base_url, client):
