@@ -1,15 +1,40 @@
-"""The shop's policy: read it, replace it (owner tokens only), and its version history."""
+"""The shop's policy: read it, replace it (owner tokens only), and its version history.
+
+`store_policy` and `change_policy` are the one way an owner's change is saved, from the API and from the owner page.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
 from fastapi import APIRouter
+from sqlmodel import Session
 
 from agent.service.deps import CurrentOwner, SessionDep
 from agent.service.errors import not_found, responses
 from agent.service.schemas import PolicyPublic, PolicyUpdate
-from agent.storage import current_policy, policy_history, save_policy
+from agent.storage import PolicyVersion, current_policy, policy_history, save_policy
+from policies.limits import Policy, parse_policy
 
 router = APIRouter(prefix="/shops/{shop_id}/policy", tags=["policy"], responses=responses(401, 404))
+
+
+def store_policy(session: Session, shop_id: str, policy: Policy, actor: str, note: str) -> PolicyVersion:
+    """Save the owner's whole `policy` as the shop's next version, recorded with `actor`, the note and the time."""
+    return save_policy(session, shop_id, policy.model_dump(mode="json"), actor, note)
+
+
+def change_policy(session: Session, shop_id: str, changes: Mapping[str, Any], actor: str,
+                  note: str) -> PolicyVersion:
+    """Save the current policy with `changes` merged in (nested like the policy: `{"spend": {"daily_cap": 800}}`)
+    as the next version. A bad change raises PolicyError naming the field; a shop without a policy, LookupError."""
+    row = current_policy(session, shop_id)
+    if row is None:
+        raise LookupError(f"policy of shop {shop_id!r}: none set yet, so nothing to change")
+    revised = parse_policy(row.body, source=f"policy of shop {shop_id}").revise(changes, by=actor, at=datetime.now(UTC))
+    return store_policy(session, shop_id, revised, actor, note)
 
 
 @router.get("", response_model=PolicyPublic, summary="The current policy")
@@ -29,8 +54,7 @@ def put_policy(body: PolicyUpdate, owner: CurrentOwner, session: SessionDep) -> 
     422 naming the field. `version`, `changed_by` and `changed_at` in the body are ignored: the
     service sets them.
     """
-    row = save_policy(session, owner.shop_id, body.policy.model_dump(mode="json"), owner.actor, body.note)
-    return PolicyPublic.of(row)
+    return PolicyPublic.of(store_policy(session, owner.shop_id, body.policy, owner.actor, body.note))
 
 
 @router.get("/history", response_model=list[PolicyPublic], summary="Every version of the policy")

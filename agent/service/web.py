@@ -1,11 +1,11 @@
-"""The owner's web page: sign in with the owner token, read the report, answer approvals, read the limits, run now,
-ask the agent in the chat box.
+"""The owner's web page: sign in with the owner token, read the report, answer approvals, read and change the
+main limits, pause and resume Xiaoer, run now, ask the agent in the chat box.
 
 Server-rendered (Jinja2, autoescaped), one page at `/`. The owner token lives in an httponly,
 SameSite=Strict cookie; every form also carries a token derived from it (HMAC), and a POST
 from another origin is refused, so no other site can make the owner's browser act (`web_auth`).
-Approvals go through `Jobs.decide` and the chat box through the chat API's code (`web_chat`), the
-same paths as the API.
+Approvals go through `Jobs.decide`, policy changes through `routes_policy.change_policy` and the chat box
+through the chat API's code (`web_chat`), the same paths as the API.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from starlette.concurrency import run_in_threadpool
 
 from agent.i18n import LOCALES, Locale
 from agent.jobs import DecisionError, OwnerDecision
-from agent.service import web_chat, web_views
+from agent.service import web_chat, web_policy, web_views
+from agent.service.routes_policy import change_policy
 from agent.service.schedule import push_later
 from agent.service.web_auth import COOKIE, COOKIE_DAYS, Owner, from_our_page, same_origin, signed_in
 from agent.service.web_text import text
 from agent.storage import RunExists, Shop, current_policy, get_report, session_scope, shop_for_token
 from marketplace.client import PlatformError
+from policies.limits import PolicyError
 
 router = APIRouter(include_in_schema=False)
 router.include_router(web_chat.router)  # the chat box's POST /chat
@@ -34,6 +36,7 @@ router.include_router(web_chat.router)  # the chat box's POST /chat
 FormHandler = Callable[[Request, dict[str, str]], Response]
 _DONE = {"approve": "approved", "reject": "rejected", "edit": "edited"}  # decision → notice shown after it
 MAX_FORM_BYTES = 16_384
+KILL_NOTE, LIMITS_NOTE = "kill switch from the owner page", "limits from the owner page"
 
 
 def _form_post(path: str) -> Callable[[FormHandler], FormHandler]:
@@ -135,6 +138,57 @@ def run_now(request: Request, form: dict[str, str]) -> Response:
     return RedirectResponse(_home(form.get("lang"), notice=f"run_{view.status}"), status_code=303)
 
 
+@_form_post("/policy/kill")
+def kill_switch(request: Request, form: dict[str, str]) -> Response:
+    """Pause Xiaoer (the policy's kill switch on: nothing executes) or resume it, as a new policy version.
+
+    The form names the state wanted, so a second tap or a stale page never flips it back.
+    """
+    owner = _verified(request, form)
+    if isinstance(owner, Response):
+        return owner
+    locale = _locale(form.get("lang"), owner.shop)
+    if form.get("pause") not in ("0", "1"):
+        return _dashboard(request, owner, locale, error=text("error.invalid", locale, detail="pause"), status=400)
+    pause = form["pause"] == "1"
+    with session_scope(request.app.state.engine) as session:
+        row = current_policy(session, owner.shop.id)
+        if row is not None and row.body["autonomy"]["kill_switch"] != pause:
+            change_policy(session, owner.shop.id, {"autonomy": {"kill_switch": pause}}, owner.actor, KILL_NOTE)
+    if row is None:
+        return _dashboard(request, owner, locale, error=text("error.no_policy", locale), status=409)
+    return RedirectResponse(_home(form.get("lang"), notice="paused" if pause else "resumed"), status_code=303)
+
+
+@_form_post("/policy/limits")
+def edit_limits(request: Request, form: dict[str, str]) -> Response:
+    """Save the limits form as a new policy version; a refused value shows the form again, as typed, saying why."""
+    owner = _verified(request, form)
+    if isinstance(owner, Response):
+        return owner
+    locale = _locale(form.get("lang"), owner.shop)
+    entered, changes, problems = web_policy.read_form(form, locale)
+    saved = False
+    with session_scope(request.app.state.engine) as session:
+        row = current_policy(session, owner.shop.id)
+        if row is not None:
+            problems = {**web_policy.refusals(row.body, changes, locale), **problems}
+            saved = not problems and not web_policy.unchanged(row.body, changes)
+            try:
+                if saved:
+                    change_policy(session, owner.shop.id, changes, owner.actor, LIMITS_NOTE)
+            except PolicyError as exc:  # only if the policy changed under the form since it was checked
+                return _dashboard(request, owner, locale, error=text("error.invalid", locale, detail=str(exc)),
+                                  status=409)
+    if row is None:
+        return _dashboard(request, owner, locale, error=text("error.no_policy", locale), status=409)
+    if problems:
+        return _dashboard(request, owner, locale, limits=(entered, problems), status=400,
+                          error=web_policy.refused(problems, locale))
+    return RedirectResponse(_home(form.get("lang"), notice="limits_saved" if saved else "limits_unchanged"),
+                            status_code=303)
+
+
 @router.get("/r/{date}", response_class=HTMLResponse)
 def report_page(request: Request, date: str, lang: str | None = None) -> Response:
     """The stored HTML report of a date, in the page's language (else the other one). Scripts are off."""
@@ -155,8 +209,8 @@ def report_page(request: Request, date: str, lang: str | None = None) -> Respons
 # --- helpers ----------------------------------------------------------------------------------------------------------
 
 def _dashboard(request: Request, owner: Owner, locale: Locale, *, notice: str | None = None, error: str = "",
-               status: int = 200) -> Response:
-    context = web_views.dashboard(request.app.state.engine, owner.shop, locale)
+               status: int = 200, limits: tuple[web_policy.Entered, web_policy.Problems] | None = None) -> Response:
+    context = web_views.dashboard(request.app.state.engine, owner.shop, locale, limits)
     notice_text = text(f"notice.{notice}", locale, "") if notice else ""  # only notices we wrote
     return _render("page.html", locale, status=status, csrf=owner.csrf, notice=notice_text, error=error, **context)
 

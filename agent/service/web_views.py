@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from agent.i18n import Locale
 from agent.reporting import before_after
+from agent.service import web_policy
 from agent.service.web_text import chat_strings, policy_sentences, text
 from agent.storage import (
     Proposal,
@@ -43,8 +44,10 @@ def render(name: str, *, locale: Locale, **context: Any) -> str:
         locale=locale, t=lambda key, **kw: text(key, locale, **kw), **context)
 
 
-def dashboard(engine: Engine, shop: Shop, locale: Locale) -> dict[str, Any]:
-    """Everything the signed-in page shows for the shop, in `locale`."""
+def dashboard(engine: Engine, shop: Shop, locale: Locale,
+              limits: tuple[web_policy.Entered, web_policy.Problems] | None = None) -> dict[str, Any]:
+    """Everything the signed-in page shows for the shop, in `locale`; the limits form holds `limits` (what the
+    owner typed and what is wrong with it) when given, else the policy's values."""
     zone = _zone(shop)
     with session_scope(engine) as session:
         reports = list_reports(session, shop.id)
@@ -61,6 +64,10 @@ def dashboard(engine: Engine, shop: Shop, locale: Locale) -> dict[str, Any]:
         "policy": policy_sentences(policy.body, locale) if policy else None,
         "policy_version": text("policy.version", locale, version=policy.version, by=policy.changed_by,
                                at=_local(policy.changed_at, zone)) if policy else "",
+        "paused": bool(policy and policy.body["autonomy"]["kill_switch"]),
+        "limits_form": web_policy.form_rows(*(limits or (web_policy.current_values(policy.body), {})), locale)
+        if policy else [],
+        "limits_open": bool(limits and limits[1]),
         "runs": runs,
         "chat_text": chat_strings(locale),
     }
