@@ -273,6 +273,33 @@ def test_owner_page_fits_a_phone_in_chinese_and_an_edit_is_applied(browser, site
     assert console_errors == []
 
 
+def test_owner_pauses_xiaoer_from_the_header_sees_the_banner_and_resumes(browser, site, console_errors):
+    page = _page(browser, console_errors, viewport=PHONE)
+    banner = page.locator("#paused-banner")
+    try:
+        _sign_in(page, site)
+        expect(banner).to_have_count(0)
+        with page.expect_navigation():
+            page.get_by_role("button", name="暂停店小二").click()
+        expect(banner).to_be_visible()
+        expect(banner).to_have_text("店小二已暂停：在你恢复之前，任何操作都不会执行。")
+        page.locator("#edit-limits summary").click()
+        expect(page.locator("#limit-spend-daily_cap")).to_be_visible()
+        widths = page.evaluate(WIDTHS_JS)
+        assert max(widths[:2]) <= widths[2] == PHONE["width"], f"page overflows the phone: {widths}"
+        with page.expect_navigation():
+            page.get_by_role("button", name="恢复").click()
+        expect(banner).to_have_count(0)
+        expect(page.get_by_role("button", name="暂停店小二")).to_be_visible()
+    finally:
+        page.close()
+    with storage.session_scope(site.engine) as s:
+        versions = storage.policy_history(s, site.shop_id)
+    assert [v.body["autonomy"]["kill_switch"] for v in versions] == [False, True, False]
+    assert [v.changed_by for v in versions[1:]] == ["amy", "amy"]
+    assert console_errors == []
+
+
 def test_owner_asks_in_the_chat_box_and_the_answer_streams_in_with_the_platforms_numbers(browser, site,
                                                                                           console_errors):
     page = _page(browser, console_errors)
