@@ -104,8 +104,10 @@ def refusals(body: dict[str, Any], changes: Changes, locale: Locale) -> Problems
     try:
         Policy.model_validate(merged)
     except ValidationError as exc:
-        found = (_explain(err, locale) for err in exc.errors())
-        return dict(reversed([pair for pair in found if pair is not None]))  # the first reason per field wins
+        problems: Problems = {}
+        for found in filter(None, (_explain(err, locale) for err in exc.errors())):
+            problems.setdefault(*found)  # one reason per field: the first
+        return problems
     return {}
 
 
@@ -142,8 +144,8 @@ def _explain(err: ErrorDetails, locale: Locale) -> tuple[str, str] | None:
     ctx = err.get("ctx") or {}
     kind = next((k for k in ("gt", "ge", "lt", "le") if k in ctx), None)
     if kind is None:
-        reason = text("limits.reason.finite" if err["type"] == "finite_number" else "limits.reason.other", locale,
-                      **({} if err["type"] == "finite_number" else {"detail": err["msg"]}))
+        reason = (text("limits.reason.finite", locale) if err["type"] == "finite_number"
+                  else text("limits.reason.other", locale, detail=err["msg"]))
     elif kind == "ge" and ctx[kind] == 0:
         reason = text("limits.reason.negative", locale)
     else:
