@@ -29,9 +29,10 @@ from sqlmodel import select
 
 from agent import records, storage
 from agent.graph import Plan, RunDeps, RunState, build_graph
-from agent.i18n import Locale
+from agent.i18n import LOCALES
 from agent.report import render_html, render_json, render_markdown, save_rendered
 from agent.reporting import report_data
+from agent.runner import start_or_continue
 from agent.storage_models import ProposalState, Run, RunStatus, as_utc, utcnow
 from marketplace.client import PlatformClient
 from policies.actions import Action, parse_action
@@ -40,7 +41,6 @@ from policies.limits import AutonomyRule, Policy, parse_policy
 
 log = logging.getLogger(__name__)
 DecisionKind = Literal["approve", "reject", "edit"]
-LOCALES: tuple[Locale, ...] = ("zh-CN", "en")
 _IDENTITY = ("kind", "campaign_id", "coupon_id", "sku")  # what an edit may not change
 
 
@@ -176,9 +176,8 @@ class Jobs:
             with storage.session_scope(self.engine) as s:
                 run = storage.start_run(s, shop_id, today["date"], today["day"], f"{shop_id}-chat-{uuid4().hex[:12]}",
                                         actor=actor, now=self._now(), kind="chat")
-            self._drive(run, policy, client, None, planner=lambda obs, pol, mem: Plan(list(actions), "llm"))
-            state = build_graph(RunDeps(client=client, policy=policy), self.checkpointer).get_state(
-                {"configurable": {"thread_id": run.thread_id}}).values
+            _, state = self._advance(run, policy, client, None,
+                                     planner=lambda obs, pol, mem: Plan(list(actions), "llm"))
         status = {o["proposal_id"]: o["status"] for o in state.get("outcomes", [])}
         return [{"id": p["id"], "run_id": run.id, "decision": v["decision"], "limit": v.get("limit"),
                  "message": v.get("message"), "message_zh": v.get("message_zh"), "status": status.get(p["id"])}
@@ -199,9 +198,13 @@ class Jobs:
         return [pid for pid, _, _ in expired]
 
     # --- running the graph ----------------------------------------------------------------------------------------
-    def _drive(self, run: Run, policy: Policy, client: PlatformClient, answer: dict[str, Any] | None,
-               planner: Callable[[dict, Policy, dict], Plan] | None = None) -> RunView:
+    def _drive(self, run: Run, policy: Policy, client: PlatformClient, answer: dict[str, Any] | None) -> RunView:
         """Invoke the run's graph (fresh, resumed after a stop, or with the owner's answer) and record where it got."""
+        return self._advance(run, policy, client, answer)[0]
+
+    def _advance(self, run: Run, policy: Policy, client: PlatformClient, answer: dict[str, Any] | None,
+                 planner: Callable[[dict, Policy, dict], Plan] | None = None) -> tuple[RunView, RunState]:
+        """`_drive`, also returning the run's state where it stopped."""
         with storage.session_scope(self.engine) as s:
             memory = storage.load_memory(s, run.shop_id)
             shop = storage.get_shop(s, run.shop_id)
@@ -218,19 +221,16 @@ class Jobs:
                                        on_tokens=self.on_llm_tokens)
         graph = build_graph(deps, self.checkpointer)
         config = {"configurable": {"thread_id": run.thread_id}}
-        snapshot = graph.get_state(config)
         if answer is not None:
-            if not snapshot.interrupts:
+            if not graph.get_state(config).interrupts:
                 raise DecisionError(f"run {run.id} is not waiting for the owner", field="decisions",
                                     code="not_pending")
             if run.status == RunStatus.WAITING_APPROVAL.value:
                 with storage.session_scope(self.engine) as s:
                     storage.set_run_status(s, run.id, RunStatus.RUNNING, now=self._now())
             graph.invoke(Command(resume=answer), config)
-        elif snapshot.next:
-            graph.invoke(None, config)  # stopped halfway earlier: carry on from the last checkpoint
         else:
-            graph.invoke({"run_id": run.id, "shop_id": run.shop_id, "log": []}, config)
+            start_or_continue(graph, config, {"run_id": run.id, "shop_id": run.shop_id, "log": []})
         snapshot = graph.get_state(config)
         state = snapshot.values
         counts = dict(Counter(o["status"] for o in state.get("outcomes", [])))
@@ -243,7 +243,7 @@ class Jobs:
                 storage.set_run_status(s, run.id, status, now=self._now(),
                                        summary={"outcomes": counts, "pending": len(pending),
                                                 "report": state.get("report", {})})
-        return RunView(run.id, run.shop_id, run.date, status.value, pending, counts)
+        return RunView(run.id, run.shop_id, run.date, status.value, pending, counts), state
 
     def _record(self, state: RunState, policy: Policy) -> None:
         with storage.session_scope(self.engine) as s:

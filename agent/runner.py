@@ -34,6 +34,16 @@ def run_id_for(shop_id: str, date: str) -> str:
     return f"{shop_id}-{date}"
 
 
+def start_or_continue(graph: Any, config: dict[str, Any], initial: RunState) -> None:
+    """Start the run's thread with `initial`, or carry on one that stopped halfway (a crash, a platform
+    outage) from its last checkpoint; a thread paused for the owner stays paused."""
+    snapshot = graph.get_state(config)
+    if not snapshot.next:
+        graph.invoke(initial, config)
+    elif not snapshot.interrupts:
+        graph.invoke(None, config)
+
+
 def run_day(deps: RunDeps, run_id: str, checkpointer, owner: Owner | None = None) -> RunState:
     """Run (or resume) one shop's day to its end; with an `owner`, answer approvals on the spot.
 
@@ -42,15 +52,11 @@ def run_day(deps: RunDeps, run_id: str, checkpointer, owner: Owner | None = None
     """
     graph = build_graph(deps, checkpointer)
     config = {"configurable": {"thread_id": run_id}}
-    snapshot = graph.get_state(config)
-    if snapshot.next:  # interrupted or crashed earlier: carry on from the last checkpoint
-        result = graph.invoke(None, config) if not snapshot.interrupts else None
-    else:
-        result = graph.invoke({"run_id": run_id, "shop_id": deps.client.shop_id, "log": []}, config)
+    start_or_continue(graph, config, {"run_id": run_id, "shop_id": deps.client.shop_id, "log": []})
     while owner is not None and graph.get_state(config).interrupts:
         (request,) = graph.get_state(config).interrupts
-        result = graph.invoke(Command(resume={"decisions": owner(request.value["pending"])}), config)
-    return result if result is not None else graph.get_state(config).values
+        graph.invoke(Command(resume={"decisions": owner(request.value["pending"])}), config)
+    return graph.get_state(config).values
 
 
 def resume_run(deps: RunDeps, run_id: str, checkpointer, decisions: dict[str, Any]) -> RunState:
