@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from agent.cli_db import app as db_app
+
 app = typer.Typer(
     help="Xiaoer (店小二): a shop assistant that runs bids, budgets and coupons inside the owner's limits. "
     "店小二：在店主设定的权限内管理出价、预算和优惠券的店铺助理。",
@@ -21,6 +23,7 @@ platform_app = typer.Typer(help="The simulated marketplace platform. 模拟电�
 scenario_app = typer.Typer(help="Scenario files. 场景文件。", no_args_is_help=True)
 app.add_typer(platform_app, name="platform")
 app.add_typer(scenario_app, name="scenario")
+app.add_typer(db_app, name="db")
 console = Console()
 
 ScenarioOpt = Annotated[Path, typer.Option("--scenario", "-s", help="Scenario YAML file.", exists=True, dir_okay=False)]

@@ -1,4 +1,4 @@
-"""A non-editable install carries what the code reads at run time: prompts, templates, policies."""
+"""A non-editable install carries what the code reads at run time: prompts, templates, policies, migrations."""
 
 import shutil
 import subprocess
@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).parents[2]
 
 
-def test_the_wheel_ships_prompts_templates_and_policies(tmp_path: Path) -> None:
+def test_the_wheel_ships_prompts_templates_policies_and_migrations(tmp_path: Path) -> None:
     src = tmp_path / "src"  # a copy, so the build leaves nothing in the working tree
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".*", "out", "build", "*.egg-info", "__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
@@ -19,4 +19,7 @@ def test_the_wheel_ships_prompts_templates_and_policies(tmp_path: Path) -> None:
     needed = {f"prompts/{role}.{loc}.md" for role in ("planner", "reporter", "chat") for loc in ("en", "zh-CN")}
     needed |= {"agent/templates/report.html.j2", "agent/templates/report.md.j2", "policies/default.yaml",
                "agent/service/templates/page.html.j2", "xiaoer_cli.py"}
+    revisions = {f"agent/migrations/versions/{f.name}" for f in (ROOT / "agent/migrations/versions").glob("*.py")}
+    assert len(revisions) > 1  # __init__.py and at least the baseline
+    needed |= revisions | {"agent/migrations/env.py", "agent/migrations/script.py.mako"}  # init_db migrates with these
     assert needed <= names, sorted(needed - names)
