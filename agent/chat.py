@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
+from uuid import uuid4
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
@@ -34,14 +36,16 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime, get_runtime
 from langgraph.types import StreamMode
 
+from agent import chat_commands
 from agent.chat_i18n import message_locale, t
 from agent.chat_intents import answer_offline
 from agent.i18n import Locale
 from agent.llm import TokenUsage, data_message, render_prompt, run_tool_calls
+from agent.storage_proposals import ProposedBy
 from marketplace.client import PlatformClient, PlatformError
 from policies.actions import Action
 from policies.limits import Policy
-from tools import ProposalSink, make_tools
+from tools import ProposalSink, make_tools, propose_tools
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +64,9 @@ class ChatContext:
     pending: Callable[[], list[dict]]  # the shop's approval queue, from storage
     locale: str = "zh-CN"  # the answer language when the message does not show one
     model: BaseChatModel | None = None  # None: answer without an LLM; build it with streaming=True
-    propose: Callable[[list[Action]], list[dict]] | None = None  # guards and stores proposals; one dict each
+    # Guards and stores proposals, one dict each; the second argument says who proposed them ("llm" or
+    # "owner-chat": the owner's own words, read without a model).
+    propose: Callable[[list[Action], ProposedBy], list[dict]] | None = None
 
 
 @dataclass
@@ -107,13 +113,46 @@ def route_agent(state: MessagesState) -> Literal["tools", "__end__"]:
 
 
 def write_offline_answer(state: MessagesState, runtime: Runtime[ChatRun]) -> dict:
-    """Answer the last message without a model, streaming the text in small pieces."""
+    """Answer the last message without a model, streaming the text in small pieces. A change the owner
+    asks for in so many words becomes the propose calls a model would make (`agent.chat_commands`)."""
     run = runtime.context
     text = _last_human(state["messages"])
-    answer = answer_offline(run.ctx.client, run.ctx.policy, run.pending, text, run.locale)
-    for k in range(0, len(answer), PIECE_CHARS):
-        runtime.stream_writer({"event": "token", "data": {"text": answer[k:k + PIECE_CHARS]}})
+    request = chat_commands.read_request(text, chat_commands.Shop.read(run.ctx.client))
+    question = chat_commands.is_question(text)
+    if isinstance(request, list) and not question:
+        return {"messages": _propose_for_owner(run, request, runtime)}
+    if isinstance(request, list):
+        answer = chat_commands.what_if(request, run.ctx.client, run.ctx.policy, run.locale)
+    elif isinstance(request, chat_commands.Unclear) and not question:
+        answer = t(request.key, run.locale, **request.kw)
+    else:
+        answer = answer_offline(run.ctx.client, run.ctx.policy, run.pending, text, run.locale)
+    _stream_text(runtime, answer)
     return {"messages": [AIMessage(answer)]}
+
+
+def _propose_for_owner(run: ChatRun, calls: list[chat_commands.Call], runtime: Runtime[ChatRun]) -> list[AnyMessage]:
+    """The owner's request as propose calls, through the same tools and the same guard as a model's."""
+    ai = AIMessage("", tool_calls=[{"name": c.name, "args": c.args, "id": f"owner-{uuid4().hex[:12]}",
+                                    "type": "tool_call"} for c in calls])
+    for tc in ai.tool_calls:
+        runtime.stream_writer({"event": "tool_call", "data": {"name": tc["name"], "args": tc["args"]}})
+    by_name = {tool.name: tool for tool in propose_tools(run.ctx.client, run.sink)}
+    fill = partial(chat_commands.fill_unsaid, calls=calls, policy=run.ctx.policy, client=run.ctx.client)
+    results = _run_and_submit(run, ai, by_name, "owner-chat", fill)
+    lines = []
+    for call, msg in zip(ai.tool_calls, results, strict=True):
+        proposal = msg.artifact.get("proposal") if isinstance(msg.artifact, dict) else None
+        lines.append(chat_commands.outcome_line(proposal["action"], proposal, run.locale) if proposal else
+                     t("cmd.not_recorded", run.locale, tool=call["name"], why=str(msg.content)))
+    answer = "\n".join(["- " + line for line in lines] if len(lines) > 1 else lines)
+    _stream_text(runtime, answer)
+    return [ai, *results, AIMessage(answer)]
+
+
+def _stream_text(runtime: Runtime[ChatRun], text: str) -> None:
+    for k in range(0, len(text), PIECE_CHARS):
+        runtime.stream_writer({"event": "token", "data": {"text": text[k:k + PIECE_CHARS]}})
 
 
 def call_model(state: MessagesState, runtime: Runtime[ChatRun]) -> dict:
@@ -158,7 +197,13 @@ def call_tools(state: MessagesState, runtime: Runtime[ChatRun]) -> dict:
     ai = state["messages"][-1]
     if not isinstance(ai, AIMessage):
         raise TypeError(f"expected the model's turn before the tools, got {type(ai).__name__}")
-    by_name = {tool.name: tool for tool in run.tools}
+    return {"messages": _run_and_submit(run, ai, {tool.name: tool for tool in run.tools}, "llm")}
+
+
+def _run_and_submit(run: ChatRun, ai: AIMessage, by_name: dict[str, BaseTool], proposed_by: ProposedBy,
+                    refine: Callable[[list[Action]], list[Action]] | None = None) -> list[ToolMessage]:
+    """One tool message per call in `ai`; each proposal a call recorded goes to the service (after `refine`,
+    when given), and its answer is added to that call's message."""
     results: list[ToolMessage] = []
     made: list[tuple[int, Action]] = []  # (index in results, proposal recorded by that call)
     for tc in ai.tool_calls:
@@ -166,31 +211,35 @@ def call_tools(state: MessagesState, runtime: Runtime[ChatRun]) -> dict:
         results.extend(run_tool_calls(AIMessage("", tool_calls=[tc]), by_name))
         made.extend((len(results) - 1, action) for action in run.sink.proposals[before:])
     results.extend(run_tool_calls(AIMessage("", invalid_tool_calls=ai.invalid_tool_calls), by_name))
-    for (index, action), outcome in zip(made, submit(run, [a for _, a in made]), strict=True):
+    actions = [a for _, a in made]
+    if refine is not None and actions:
+        actions = refine(actions)
+    for (index, _), action, outcome in zip(made, actions, submit(run, actions, proposed_by), strict=True):
         msg = results[index]
         note = f"\nguard: {outcome.get('decision')}: {outcome.get('message', '')}"
         results[index] = msg.model_copy(update={"content": f"{msg.content}{note}",
                                                 "artifact": {"proposal": proposal_data(action, outcome)}})
-    return {"messages": results}
+    return results
 
 
-def submit(run: ChatRun, actions: list[Action]) -> list[dict]:
+def submit(run: ChatRun, actions: list[Action], proposed_by: ProposedBy = "llm") -> list[dict]:
     """The service's answer for each proposal, or "not submitted" when there is no approval channel."""
     if not actions:
         return []
     if run.ctx.propose is None:
         return [{"id": None, "decision": "not_submitted", "message": t("proposal.not_submitted", run.locale)}
                 for _ in actions]
-    outcomes = run.ctx.propose(actions)
+    outcomes = run.ctx.propose(actions, proposed_by)
     if len(outcomes) != len(actions):
         raise ValueError(f"propose: expected one answer per proposal ({len(actions)}), got {len(outcomes)}")
     return outcomes
 
 
 def proposal_data(action: Action, outcome: dict) -> dict[str, Any]:
-    """A proposal event's data: the service's answer (id, decision, message…) and the action."""
+    """A proposal event's data: the service's answer (id, decision, message…) and the action as it stored
+    it (else as proposed)."""
     return {**outcome, "kind": action.kind.value, "target": action.target, "rationale": action.rationale,
-            "action": action.model_dump(mode="json")}
+            "action": outcome.get("action") or action.model_dump(mode="json")}
 
 
 def tool_rounds(messages: list[AnyMessage]) -> int:

@@ -138,20 +138,58 @@ _STRINGS: dict[str, tuple[str, str]] = {
                           "我自己也没有办法修改。"),
     "policy.current": ("Now: {items}.", "当前：{items}。"),
     "fallback": ("That needs an LLM, and none is configured (set XIAOER_LLM_BASE_URL, plus XIAOER_LLM_API_KEY "
-                 "if your endpoint needs a key). Without one I can answer:\n"
-                 "- yesterday's or the last 7 days' profit, GMV, orders, ad spend, coupon cost and ROI "
-                 "(\"how did we do yesterday?\")\n"
-                 "- one SKU's numbers and why they moved (\"why did a1's orders drop?\")\n"
-                 "- what waits for your approval (\"what is pending?\")\n"
-                 "- what your limits allow (\"what is my max bid?\")\n"
-                 "- what a coupon idea costs (\"5 off 50 on a1\", \"10% coupon\")",
+                 "if your endpoint needs a key). Without one I can:\n{can}",
                  "这个问题需要大模型，但还没有配置（请设置 XIAOER_LLM_BASE_URL，如需密钥再设置 XIAOER_LLM_API_KEY）。"
-                 "没有大模型时，我可以回答：\n"
-                 "- 昨天或近 7 天的利润、成交额、订单、广告花费、优惠券成本和 ROI（「昨天经营得怎么样？」）\n"
-                 "- 单个商品的数据及变化原因（「a1 的订单为什么下降了？」）\n"
-                 "- 有哪些操作在等你审批（「有什么待审批的？」）\n"
-                 "- 你的限额允许做什么（「最高出价是多少？」）\n"
-                 "- 一个优惠券方案要花多少钱（「a1 满50减5」「9折券」）"),
+                 "没有大模型时，我可以：\n{can}"),
+    "help": ("Without an LLM I can:\n{can}\nWith one configured (XIAOER_LLM_BASE_URL) I also answer in my own words "
+             "and suggest changes myself; every change still goes through your limits and your approval queue.",
+             "不接大模型时，我可以：\n{can}\n配置大模型（XIAOER_LLM_BASE_URL）后，我还能自由回答、主动提出调整建议；"
+             "任何改动都同样要过你的限额和审批队列。"),
+    "can": ("- tell you yesterday's or the last 7 days' profit, GMV, orders, ad spend, coupon cost and ROI "
+            "(\"how did we do yesterday?\")\n"
+            "- show one SKU's numbers and why they moved (\"why did a1's orders drop?\")\n"
+            "- list what waits for your approval (\"what is pending?\")\n"
+            "- say what your limits allow (\"what is my max bid?\")\n"
+            "- work out what a coupon idea costs (\"5 off 50 on a1\", \"10% coupon\")\n"
+            "- check a change you ask for against your limits and put it in your approval queue "
+            "(\"set a1's bid to 0.8\", "
+            "\"raise all budgets by 20%\", \"pause a1's ads\", \"stop coupon cpn-1\", "
+            "\"create a 5 off 50 coupon on a1 for dormant buyers\")",
+            "- 告诉你昨天或近 7 天的利润、成交额、订单、广告花费、优惠券成本和 ROI（「昨天经营得怎么样？」）\n"
+            "- 给出单个商品的数据及变化原因（「a1 的订单为什么下降了？」）\n"
+            "- 列出等你审批的操作（「有什么待审批的？」）\n"
+            "- 说明你的限额允许做什么（「最高出价是多少？」）\n"
+            "- 算一个优惠券方案要花多少钱（「a1 满50减5」「9折券」）\n"
+            "- 把你要求的调整交给限额检查并放进审批队列（「把 a1 的出价调到 0.8」「所有预算提高 20%」「暂停 a1 的推广」"
+            "「停掉优惠券 cpn-1」「给沉睡客发一张 a1 满50减5 的券」）"),
+    # A change the owner asks for in chat, without an LLM
+    "cmd.which": ("Which campaign? Name a SKU (this shop has: {skus}), a campaign id, or say \"all\".",
+                  "请问是哪个推广？写上商品（本店有：{skus}）、推广计划编号，或者说「全部」。"),
+    "cmd.how_much": ("How much? For example \"to 0.8\", \"by 20%\" or \"by 0.2\" for the {what}.",
+                     "调整多少？比如{what_zh}「调到 0.8」「提高 20%」或「降低 0.2」。"),
+    "cmd.target_roi": ("Whole-site promotion needs a target ROI (GMV per ¥1 of spend), for example \"switch a1 to "
+                       "whole-site at ROI 5\".", "全站推广需要一个目标 ROI（每花 1 元带来的成交额），比如「把 a1 切换为"
+                       "全站推广，目标 ROI 5」。"),
+    "cmd.queued": ("{what}: checked against your limits, it waits for your approval (proposal {id}). A change asked "
+                   "for in chat never runs before you approve it in the queue.",
+                   "{what}：已按你的限额检查，等你审批（提案 {id}）。"
+                   "聊天里要求的改动，都要你在审批队列里批准后才执行。"),
+    "cmd.refused": ("{what}: refused by your limits — {why}. Only a change to your policy lifts a limit.",
+                    "{what}：超出你的限额，不能执行——{why}。只有修改策略才能放宽限额。"),
+    "cmd.nearest": ("The nearest your limits accept: {what}.", "限额内最接近的做法：{what}。"),
+    "cmd.later": ("I can only ask for changes that start today: each runs as soon as you approve it. Ask again on "
+                  "the day you want it.", "我只能提出从今天开始的改动：批准后立即执行。请在需要的那天再提。"),
+    "cmd.nothing": ("Nothing to change: that is already how it is set.", "不需要改动：现在已经是这样设置的。"),
+    "cmd.coupon_terms": (" (for {who}, {days} days, at most {daily} a day)",
+                         "（发给{who}，{days} 天，每天最多 {daily} 张）"),
+    "cmd.everyone": ("every buyer", "所有买家"),
+    "cmd.would_queue": ("{what}: within your limits; asked for, it would wait for your approval.",
+                        "{what}：在你的限额之内；如果提出，会进入审批队列等你批准。"),
+    "cmd.would_refuse": ("{what}: your limits would refuse it — {why}.", "{what}：会被你的限额拒绝——{why}。"),
+    "cmd.how_to_ask": ("Nothing was queued. To ask for it, say it as a request rather than a question.",
+                       "没有提交任何改动。要提出的话，直接说出要求（不用问句）即可。"),
+    "cmd.not_queued": ("{what}: not queued — {why}", "{what}：没有进入审批队列——{why}"),
+    "cmd.not_recorded": ("Could not put that to your limits ({tool}): {why}", "没能提交这项改动（{tool}）：{why}"),
     # The LLM path
     "proposal.not_submitted": ("not submitted: this chat has no approval channel, so nothing was queued",
                                "未提交：本次对话没有审批通道，没有任何操作进入队列"),

@@ -18,7 +18,7 @@ from agent.i18n import Locale
 from marketplace.client import PlatformClient
 from policies.limits import Policy
 
-Intent = Literal["policy_change", "coupon", "limits", "pending", "sku", "kpi", "which_sku", "coupon_ask",
+Intent = Literal["policy_change", "coupon", "limits", "pending", "sku", "kpi", "which_sku", "coupon_ask", "help",
                  "fallback"]
 
 _I = re.IGNORECASE
@@ -39,6 +39,8 @@ PATTERNS: dict[str, re.Pattern[str]] = {
                       r"昨天|昨日|上周|周|天|经营|业绩|数据|赚", _I),
     "sku_word": re.compile(r"\bsku\b|商品|单品", _I),
     "coupon": re.compile(r"\bcoupons?\b|券|优惠", _I),
+    "help": re.compile(r"^\W*(help|hi|hello|hey)\W*$|what (can|do) you do|what can I ask|how do I use|\bhelp me\b|"
+                       r"你(能|会|可以)(做|干)(什么|啥)|能做什么|怎么用|帮助|^\W*(你好|在吗)\W*$", _I),
 }
 
 
@@ -60,7 +62,8 @@ ANSWERS: dict[Intent, Callable[[Asked], str]] = {
     "kpi": chat_answers.answer_kpis,
     "which_sku": chat_answers.answer_which_sku,
     "coupon_ask": lambda a: t("coupon.ask", a.locale),
-    "fallback": lambda a: t("fallback", a.locale),
+    "help": lambda a: t("help", a.locale, can=t("can", a.locale)),
+    "fallback": lambda a: t("fallback", a.locale, can=t("can", a.locale)),
 }
 
 
@@ -81,7 +84,9 @@ def intent_of(text: str, names_sku: bool, has_coupon_idea: bool) -> Intent:
         return "kpi"
     if p["sku_word"].search(text):
         return "which_sku"
-    return "coupon_ask" if p["coupon"].search(text) else "fallback"
+    if p["coupon"].search(text):
+        return "coupon_ask"
+    return "help" if p["help"].search(text) else "fallback"
 
 
 def named_skus(text: str, skus: list[str]) -> list[str]:

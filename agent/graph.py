@@ -62,6 +62,9 @@ class Plan:
     actions: list[Action]
     proposed_by: str = "planner"  # "planner", or "llm" when a model made the proposals
     note: dict[str, Any] = field(default_factory=dict)  # e.g. the model's closing text, tokens used
+    # True: the guard answers the actions exactly as asked (a conversation's proposals: a deny and its nearest
+    # alternative go back to whoever asked); False: the planner's courtesy fits them to the policy first.
+    as_asked: bool = False
 
 
 @dataclass
@@ -105,7 +108,8 @@ def build_graph(deps: RunDeps, checkpointer=None):
         planned = deps.planner(state["observation"], deps.policy, deps.memory)
         if not isinstance(planned, Plan):
             planned = Plan(list(planned))
-        actions = fit_to_policy(planned.actions, deps.policy, shop_state(state["observation"]))
+        actions = (planned.actions if planned.as_asked
+                   else fit_to_policy(planned.actions, deps.policy, shop_state(state["observation"])))
         proposals = []
         for k, a in enumerate(actions):
             fp = f"{k}:{fingerprint(a)}"

@@ -34,6 +34,7 @@ from agent.report import render_html, render_json, render_markdown, save_rendere
 from agent.reporting import report_data
 from agent.runner import start_or_continue
 from agent.storage_models import ProposalState, Run, RunStatus, as_utc, utcnow
+from agent.storage_proposals import ProposedBy
 from marketplace.client import PlatformClient
 from policies.actions import Action, parse_action
 from policies.domain import ActionKind
@@ -160,12 +161,16 @@ class Jobs:
         return [self._drive(self._run(run_id), self._policy(shop_id), self.platform(shop_id), {"decisions": answers})
                 for run_id, answers in by_run.items()]
 
-    def propose(self, shop_id: str, actions: list[Action], *, actor: str) -> list[dict[str, Any]]:
+    def propose(self, shop_id: str, actions: list[Action], *, actor: str,
+                proposed_by: ProposedBy = "llm") -> list[dict[str, Any]]:
         """Actions suggested outside the daily run (the chat's model, talking with the owner): each goes
         through the guard in a run of its own. Nothing from a conversation runs on its own, whatever the
         policy's autonomy says: what the guard would allow waits in the owner's queue, what it denies
-        never runs. One dict per action, in order: id, run_id, decision (needs_approval | deny), limit,
-        message, message_zh, status.
+        never runs. The guard answers each action as asked (never fitted to the policy first), so a deny
+        comes back with its nearest alternative. `proposed_by`: "llm" (the chat's model) or "owner-chat"
+        (the owner's own words). One dict per action, in order: id, run_id, decision (needs_approval |
+        deny), limit, message, message_zh, alternative (a deny's nearest action the limits accept, or
+        None), status, and the action as stored.
         """
         if not actions:
             return []
@@ -177,10 +182,11 @@ class Jobs:
                 run = storage.start_run(s, shop_id, today["date"], today["day"], f"{shop_id}-chat-{uuid4().hex[:12]}",
                                         actor=actor, now=self._now(), kind="chat")
             _, state = self._advance(run, policy, client, None,
-                                     planner=lambda obs, pol, mem: Plan(list(actions), "llm"))
+                                     planner=lambda obs, pol, mem: Plan(list(actions), proposed_by, as_asked=True))
         status = {o["proposal_id"]: o["status"] for o in state.get("outcomes", [])}
         return [{"id": p["id"], "run_id": run.id, "decision": v["decision"], "limit": v.get("limit"),
-                 "message": v.get("message"), "message_zh": v.get("message_zh"), "status": status.get(p["id"])}
+                 "message": v.get("message"), "message_zh": v.get("message_zh"), "alternative": v.get("alternative"),
+                 "status": status.get(p["id"]), "action": p["action"]}
                 for p, v in zip(state["proposals"], state["verdicts"], strict=True)]
 
     def expire_due(self) -> list[str]:

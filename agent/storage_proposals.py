@@ -3,7 +3,7 @@
 import hashlib
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -23,7 +23,7 @@ from agent.storage_models import (
     to_json,
 )
 
-ProposedBy = Literal["planner", "llm", "owner-edit"]
+ProposedBy = Literal["planner", "llm", "owner-chat", "owner-edit"]
 
 
 def proposal_id_for(run_id: str, fingerprint: str) -> str:
@@ -42,8 +42,8 @@ def upsert_proposal(
     A re-proposal with the same id but a different kind, target or action raises ProposalConflict:
     the fingerprint must identify the action's content.
     """
-    if proposed_by not in ("planner", "llm", "owner-edit"):
-        raise ValueError(f"proposed_by must be planner, llm or owner-edit, got {proposed_by!r}")
+    if proposed_by not in get_args(ProposedBy):
+        raise ValueError(f"proposed_by must be one of {', '.join(get_args(ProposedBy))}, got {proposed_by!r}")
     pid, action = proposal_id_for(run_id, fingerprint), to_json(action)
     existing = session.get(Proposal, pid)
     if existing is not None:

@@ -56,7 +56,7 @@ def open_turn(body: ChatRequest, shop_id: str, actor: str, request: Request, res
         shop_id=shop_id, client=state.platform(shop_id), policy=policy,
         pending=lambda: _pending(engine, shop_id), locale=locale, model=state.chat_model,
         # The model's proposals go through the guard in a chat run and wait in the owner's queue.
-        propose=lambda actions: state.jobs.propose(shop_id, actions, actor=f"chat:{actor}"),
+        propose=lambda actions, by: state.jobs.propose(shop_id, actions, actor=f"chat:{actor}", proposed_by=by),
     )
     thread_id = body.thread_id or uuid4().hex
     response.headers[THREAD_HEADER] = thread_id

@@ -243,12 +243,13 @@ def test_offline_a_request_to_raise_a_limit_is_for_the_owner(client, message, ow
 def test_offline_fallback_says_what_needs_an_llm(client, message):
     text = answer_of(ask(context(client), message))
     locale = message_locale(message)
-    assert text == t("fallback", locale) and "XIAOER_LLM_BASE_URL" in text
+    assert text == t("fallback", locale, can=t("can", locale)) and "XIAOER_LLM_BASE_URL" in text
 
 
 @pytest.mark.parametrize(("text", "intent"), [
     ("raise the daily cap", "policy_change"), ("what are my limits", "limits"), ("哪些操作自动执行", "limits"),
-    ("what is waiting for approval", "pending"), ("GMV last week", "kpi"), ("上周利润", "kpi"), ("hi", "fallback"),
+    ("what is waiting for approval", "pending"), ("GMV last week", "kpi"), ("上周利润", "kpi"), ("hi", "help"),
+    ("what can you do?", "help"), ("你能做什么", "help"),
     ("raise budgets for the weekend", "fallback"), ("coupon?", "coupon_ask"),
 ])
 def test_intent_of_picks_the_answer(text, intent):
@@ -288,7 +289,7 @@ def llm_ctx(stub, base_url, client):
     stub.load([])
     received: list = []
 
-    def propose(actions):
+    def propose(actions, proposed_by="llm"):
         received.extend(actions)
         return [{"id": f"prop-{n}", "decision": "needs_approval", "message": "autonomy.rules.set_bid: waits"}
                 for n, _ in enumerate(actions, start=1)]
@@ -396,7 +397,7 @@ def test_llm_stops_calling_tools_after_the_round_limit(stub, llm_ctx):
 def test_an_error_ends_the_stream_with_an_error_event(stub, llm_ctx):
     ctx, _ = llm_ctx
 
-    def broken(actions):
+    def broken(actions, proposed_by):
         raise RuntimeError("proposal storage is down")
 
     ctx.propose = broken

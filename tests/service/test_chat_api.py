@@ -111,3 +111,32 @@ def test_with_a_model_tokens_are_counted_and_proposals_wait_for_the_owner(servic
     approved = service.http.post(f"/shops/{SHOP_A}/proposals/{proposal['id']}/approve", headers=service.bearer(token))
     assert approved.status_code == 200, approved.text
     assert [(c.kind, c.after) for c in service.world.changes] == [("campaign.bid", 0.7)]
+
+
+def test_without_a_model_a_change_the_owner_asks_for_is_guarded_queued_and_runs_once_approved(
+        service: Service) -> None:
+    token = service.create_shop(SHOP_A, policy={"spend": {"max_bid": 3.0}})
+    _, events = chat(service, token, "Set F-OOLONG's bid to 0.7")
+    kinds = [e["event"] for e in events]
+    assert kinds[-1] == "done" and "tool_call" in kinds and events[-1]["data"]["llm"] is False
+    (proposal,) = [e["data"] for e in events if e["event"] == "proposal"]
+    assert proposal["decision"] == "needs_approval" and proposal["action"]["bid"] == 0.7
+    assert proposal["id"] in events[-1]["data"]["answer"]
+    queue = service.http.get(f"/shops/{SHOP_A}/proposals?state=pending", headers=service.bearer(token)).json()
+    assert [p["id"] for p in queue] == [proposal["id"]] and service.world.changes == []
+
+    _, refused = chat(service, token, "把 F-OOLONG 的出价调到 9")  # above the owner's max bid: never queued
+    (denied,) = [e["data"] for e in refused if e["event"] == "proposal"]
+    assert denied["decision"] == "deny" and denied["limit"] == "spend.max_bid" and denied["action"]["bid"] == 9
+    nearest = denied["alternative"]["bid"]  # the guard's offer, never applied on its own
+    assert 0.5 < nearest <= 3.0 and f"¥{nearest:.2f}" in refused[-1]["data"]["answer"]
+    assert "spend.max_bid" in refused[-1]["data"]["answer"]
+    queue = service.http.get(f"/shops/{SHOP_A}/proposals?state=pending", headers=service.bearer(token)).json()
+    assert [p["id"] for p in queue] == [proposal["id"]]
+
+    _, asked = chat(service, token, "Should I set F-OOLONG's bid to 0.9?")  # a question: a dry run, nothing queued
+    assert not [e for e in asked if e["event"] == "proposal"] and "Nothing was queued" in asked[-1]["data"]["answer"]
+
+    approved = service.http.post(f"/shops/{SHOP_A}/proposals/{proposal['id']}/approve", headers=service.bearer(token))
+    assert approved.status_code == 200, approved.text
+    assert [(c.kind, c.after) for c in service.world.changes] == [("campaign.bid", 0.7)]
