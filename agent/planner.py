@@ -13,7 +13,7 @@ from typing import Any
 
 from agent.belief import belief_world, expected_day
 from marketplace.api import CouponBody, coupon_spec
-from marketplace.strategies.oracle import Oracle
+from marketplace.strategies.oracle import BUDGET_HEADROOM, Oracle
 from marketplace.strategies.oracle_coupons import Op
 from marketplace.world import World
 from policies.actions import (
@@ -43,7 +43,7 @@ def plan(obs: dict[str, Any], policy: Policy, memory: dict[str, Any]) -> list[Ac
     before = expected_day(world)
     _apply(world, shop_id, ops)
     after = expected_day(world)
-    return [_action(op, obs, world, before, after) for op in ops]
+    return [_action(op, ops, obs, world, before, after) for op in ops]
 
 
 def _safety_only(obs: dict[str, Any]) -> list[Action]:
@@ -72,7 +72,7 @@ def _apply(world: World, shop_id: str, ops: list[Op]) -> None:
             world.create_coupon(shop_id, coupon_spec(CouponBody.model_validate(op.value), world.day))
 
 
-def _action(op: Op, obs: dict, world: World, before: dict, after: dict) -> Action:
+def _action(op: Op, ops: list[Op], obs: dict, world: World, before: dict, after: dict) -> Action:
     campaigns = {c["id"]: c for c in obs["campaigns"]}
     if op.kind == "create_coupon":
         body = op.value
@@ -91,6 +91,8 @@ def _action(op: Op, obs: dict, world: World, before: dict, after: dict) -> Actio
     row = world.row(obs["shop"]["id"], sku)
     effect = _effect(after, row)
     why = _ad_reason(world, row, before, after)  # rationale and rationale_zh
+    if op.kind == "budget" and not any(o.target == op.target and o.kind != "budget" for o in ops):
+        why = _budget_reason(float(after["ad_spend"][row]), op.value)
     if op.kind == "bid":
         return SetBid(sku=sku, campaign_id=op.target, bid=op.value, current_bid=camp["bid"], **why, expected=effect)
     if op.kind == "budget":
@@ -129,6 +131,17 @@ def _ad_reason(world: World, row: int, before: dict, after: dict) -> dict[str, s
                      "against keeping the current settings (planned over the next 4 weeks)",
         "rationale_zh": f"预计每天 {orders:.1f} 单，广告费每天 ¥{spend:.0f}，{roi_zh}；与维持现状相比，今天利润 {sign}"
                         "（按未来 4 周规划）",
+    }
+
+
+def _budget_reason(spend: float, budget: float) -> dict[str, str]:
+    """A budget that only follows the expected spend: say so, rather than a profit change of ¥0."""
+    room = f"{BUDGET_HEADROOM:g}"
+    return {
+        "rationale": f"the budget follows the expected ad spend of ¥{spend:.0f}/day: ¥{budget:.2f} (about ×{room}) "
+                     "leaves room for a busy day without tying up more of your daily spend cap",
+        "rationale_zh": f"预算跟随预计广告花费（每天 ¥{spend:.0f}）：¥{budget:.2f}（约 ×{room}）给旺日留出余量，"
+                        "又不多占每日花费上限",
     }
 
 
