@@ -162,6 +162,9 @@ class Shop(SQLModel, table=True):
     # only here (never in files, logs or API responses); repr=False keeps it out of tracebacks.
     platform_token: str | None = Field(default=None, repr=False)
     webhook_url: str | None = None
+    # The key that signs what goes to the webhook (Standard Webhooks, `whsec_…`): shown to the admin once, never in
+    # owner views, logs or the audit log. None on shops made before signing, whose reports go out unsigned.
+    webhook_secret: str | None = Field(default=None, repr=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

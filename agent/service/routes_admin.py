@@ -1,4 +1,4 @@
-"""Admin API: create and configure shops, issue and revoke owner tokens. Needs XIAOER_ADMIN_TOKEN."""
+"""Admin API: shops and their settings, owner tokens, webhook signing secrets. Needs XIAOER_ADMIN_TOKEN."""
 
 from __future__ import annotations
 
@@ -7,7 +7,17 @@ from sqlmodel import col, select
 
 from agent.service.deps import AdminDep, SessionDep
 from agent.service.errors import ApiError, not_found, responses
-from agent.service.schemas import ShopCreate, ShopPublic, ShopUpdate, TokenCreate, TokenIssued, TokenPublic
+from agent.service.schemas import (
+    ShopCreate,
+    ShopPublic,
+    ShopSaved,
+    ShopUpdate,
+    TokenCreate,
+    TokenIssued,
+    TokenPublic,
+    WebhookSecretIssued,
+)
+from agent.service.webhook import new_webhook_secret
 from agent.storage import Shop, ShopToken, get_shop, hash_token, issue_token, save_policy, save_shop
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=responses(401, 403))
@@ -15,17 +25,20 @@ router = APIRouter(prefix="/admin", tags=["admin"], responses=responses(401, 403
 ADMIN_ACTOR = "admin"
 
 
-@router.post("/shops", status_code=status.HTTP_201_CREATED, response_model=ShopPublic,
+@router.post("/shops", status_code=status.HTTP_201_CREATED, response_model=ShopSaved,
              summary="Create a shop", responses=responses(409, 422))
-def create_shop(body: ShopCreate, _: AdminDep, session: SessionDep) -> ShopPublic:
-    """A new shop with its settings (platform URL and token included) and, optionally, its first policy."""
+def create_shop(body: ShopCreate, _: AdminDep, session: SessionDep) -> ShopSaved:
+    """A new shop with its settings (platform URL and token included) and, optionally, its first policy.
+
+    With a webhook URL, the answer holds the shop's webhook signing secret: keep it, it cannot be shown again.
+    """
     if get_shop(session, body.id) is not None:
         raise ApiError(409, f"shop {body.id!r} already exists; change it with PATCH /admin/shops/{body.id}",
                        field="id")
     shop = save_shop(session, body.id, body.name, **body.settings())
     if body.policy is not None:
         save_policy(session, shop.id, body.policy.model_dump(mode="json"), ADMIN_ACTOR, "initial policy")
-    return ShopPublic.of(shop)
+    return ShopSaved.saved(shop, _first_webhook_secret(shop))
 
 
 @router.get("/shops", response_model=list[ShopPublic], summary="List shops")
@@ -40,12 +53,26 @@ def show_shop(shop_id: str, _: AdminDep, session: SessionDep) -> ShopPublic:
     return ShopPublic.of(_shop(session, shop_id))
 
 
-@router.patch("/shops/{shop_id}", response_model=ShopPublic, summary="Change a shop's settings",
+@router.patch("/shops/{shop_id}", response_model=ShopSaved, summary="Change a shop's settings",
               responses=responses(404, 422))
-def update_shop(shop_id: str, body: ShopUpdate, _: AdminDep, session: SessionDep) -> ShopPublic:
-    """Change the given settings (name, locale, time zone, run time, platform URL and token, webhook)."""
+def update_shop(shop_id: str, body: ShopUpdate, _: AdminDep, session: SessionDep) -> ShopSaved:
+    """Change the given settings (name, locale, time zone, run time, platform URL and token, webhook).
+
+    The first webhook URL a shop gets comes with its signing secret, in this answer only; a later URL keeps it.
+    """
     shop = _shop(session, shop_id)
-    return ShopPublic.of(save_shop(session, shop.id, body.name or shop.name, **body.settings()))
+    shop = save_shop(session, shop.id, body.name or shop.name, **body.settings())
+    return ShopSaved.saved(shop, _first_webhook_secret(shop))
+
+
+@router.post("/shops/{shop_id}/webhook-secret", response_model=WebhookSecretIssued,
+             summary="Rotate the webhook signing secret", responses=responses(404))
+def rotate_webhook_secret(shop_id: str, _: AdminDep, session: SessionDep) -> WebhookSecretIssued:
+    """A new secret signs the shop's reports from now on and the old one no more. It is in this answer only."""
+    shop = _shop(session, shop_id)
+    shop.webhook_secret = new_webhook_secret()
+    session.add(shop)
+    return WebhookSecretIssued(shop_id=shop.id, webhook_secret=shop.webhook_secret)
 
 
 @router.post("/shops/{shop_id}/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenIssued,
@@ -76,6 +103,14 @@ def revoke_token(shop_id: str, token_id: int, _: AdminDep, session: SessionDep) 
     if row is None or row.shop_id != shop_id:
         raise not_found(f"token {token_id} of shop {shop_id!r}")
     session.delete(row)
+
+
+def _first_webhook_secret(shop: Shop) -> str | None:
+    """Sign from the first delivery on: a shop with a webhook URL and no secret gets one; None if nothing was made."""
+    if not shop.webhook_url or shop.webhook_secret:
+        return None
+    shop.webhook_secret = new_webhook_secret()
+    return shop.webhook_secret
 
 
 def _shop(session: SessionDep, shop_id: str) -> Shop:

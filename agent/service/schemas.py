@@ -33,7 +33,8 @@ class _ShopSettings(_In):
     platform_url: AnyHttpUrl | None = Field(None, description="Base URL of the marketplace platform API.")
     platform_token: SecretStr | None = Field(
         None, min_length=1, max_length=500, description="The shop's platform API token; stored, never shown again.")
-    webhook_url: AnyHttpUrl | None = Field(None, description="Where the daily report is pushed.")
+    webhook_url: AnyHttpUrl | None = Field(
+        None, description="Where the daily report is pushed, signed; setting the first one makes the signing secret.")
 
     @field_validator("timezone")
     @classmethod
@@ -73,7 +74,7 @@ class ShopUpdate(_ShopSettings):
 
 
 class ShopPublic(BaseModel):
-    """A shop's settings as the API shows them: the platform token only as whether one is set."""
+    """A shop's settings as the API shows them: the platform token and webhook secret only as whether one is set."""
 
     id: str
     name: str
@@ -83,13 +84,27 @@ class ShopPublic(BaseModel):
     platform_url: str | None
     webhook_url: str | None
     has_platform_token: bool
+    has_webhook_secret: bool = Field(description="Whether reports to the webhook are signed; if not, they go unsigned.")
     created_at: datetime
 
     @classmethod
     def of(cls, shop: Shop) -> ShopPublic:
         return cls(id=shop.id, name=shop.name, locale=shop.locale, timezone=shop.timezone,
                    daily_run_time=shop.daily_run_time, platform_url=shop.platform_url, webhook_url=shop.webhook_url,
-                   has_platform_token=bool(shop.platform_token), created_at=shop.created_at)
+                   has_platform_token=bool(shop.platform_token), has_webhook_secret=bool(shop.webhook_secret),
+                   created_at=shop.created_at)
+
+
+class ShopSaved(ShopPublic):
+    """A shop as the admin just created or changed it; `webhook_secret` only in the answer that made it."""
+
+    webhook_secret: str | None = Field(
+        None, description="The new webhook signing secret (`whsec_…`) when this change made one: give it to the "
+        "receiver, it is not shown again. Null when nothing made one.")
+
+    @classmethod
+    def saved(cls, shop: Shop, new_secret: str | None) -> ShopSaved:
+        return cls(**ShopPublic.of(shop).model_dump(), webhook_secret=new_secret)
 
 
 class TokenCreate(_In):
@@ -104,6 +119,13 @@ class TokenIssued(BaseModel):
     shop_id: str
     label: str
     token: str
+
+
+class WebhookSecretIssued(BaseModel):
+    """A shop's new webhook signing secret, shown this once; reports are signed with it from now on, not the old one."""
+
+    shop_id: str
+    webhook_secret: str = Field(description="`whsec_` and base64 of 32 random bytes (Standard Webhooks).")
 
 
 class TokenPublic(BaseModel):

@@ -1,9 +1,16 @@
-"""Push a shop's daily report to its webhook: JSON over HTTP, retried with capped backoff, each outcome audited."""
+"""Push a shop's daily report to its webhook: signed JSON over HTTP, retried with capped backoff, each outcome audited.
+
+Signatures follow Standard Webhooks (https://www.standardwebhooks.com/), so a receiver checks them with any of
+its libraries: `webhook-id`, `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256>`.
+"""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import Engine
 from sqlmodel import select
+from standardwebhooks import Webhook
 
 from agent.storage import AuditKind, Report, Shop, audit, get_run, get_shop, session_scope
 
@@ -24,6 +32,12 @@ log = logging.getLogger(__name__)
 # (400, 401, 404, a redirect) will not get better by asking again.
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 ACTOR = "webhook"
+SECRET_PREFIX = "whsec_"
+
+
+def new_webhook_secret() -> str:
+    """A fresh signing secret as Standard Webhooks writes it: `whsec_` and base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,7 @@ class Delivery:
     """What happened to one push: each try's HTTP status (0 = no answer), and why it stopped."""
 
     url: str
+    signed: bool = False
     statuses: list[int] = field(default_factory=list)
     waits: list[float] = field(default_factory=list)
     ok: bool = False
@@ -60,7 +75,7 @@ class Delivery:
     def detail(self) -> dict[str, Any]:
         # The URL's query may hold the receiver's secret; the audit log keeps only where it went.
         parts = urlsplit(self.url)
-        return {"webhook": f"{parts.scheme}://{parts.netloc}{parts.path}", "ok": self.ok,
+        return {"webhook": f"{parts.scheme}://{parts.netloc}{parts.path}", "ok": self.ok, "signed": self.signed,
                 "attempts": len(self.statuses), "statuses": self.statuses, "waits": self.waits, "error": self.error}
 
 
@@ -86,25 +101,32 @@ def report_payload(shop: Shop, report: Report, run_status: str | None, base_url:
 def push_report(
     shop: Shop, report: Report, *, engine: Engine, client: httpx.Client | None = None,
     sleep: Callable[[float], None] = time.sleep, backoff: Backoff | None = None, base_url: str | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> bool:
     """POST the report to `shop.webhook_url`, retrying with backoff; True once the receiver answered 2xx.
 
-    Every try carries the same `Idempotency-Key`, so a receiver can drop a repeat whose first
-    answer got lost. The outcome (not each try) is written to the shop's audit log. A shop
-    without a webhook URL is not an error: nothing is sent and False comes back.
+    Every try carries the same `Idempotency-Key` and `webhook-id`, so a receiver can drop a repeat
+    whose first answer got lost, and is signed anew with the shop's `webhook_secret` at its own
+    `webhook-timestamp`, so it passes a receiver's freshness check. A shop without a secret (made
+    before signing) still gets its report, unsigned, and the audit says so. The outcome (not each
+    try) is written to the shop's audit log. A shop without a webhook URL is not an error: nothing
+    is sent and False comes back.
     """
     if not shop.webhook_url:
         return False
     backoff = backoff or Backoff()
     with session_scope(engine) as session:
         run = get_run(session, report.run_id) if report.run_id else None
-        body = report_payload(shop, report, run.status if run else None, base_url)
-    headers = {"Idempotency-Key": _delivery_key(report), "User-Agent": "xiaoer-webhook/1"}
-    delivery = Delivery(url=shop.webhook_url)
+        payload = report_payload(shop, report, run.status if run else None, base_url)
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    key = _delivery_key(report)
+    headers = {"Idempotency-Key": key, "User-Agent": "xiaoer-webhook/1", "Content-Type": "application/json"}
+    signer = Webhook(shop.webhook_secret) if shop.webhook_secret else None
+    delivery = Delivery(url=shop.webhook_url, signed=signer is not None)
     own_client = client is None
     http = client or httpx.Client(timeout=10.0, follow_redirects=False)
     try:
-        _deliver(http, delivery, body, headers, backoff, sleep)
+        _deliver(http, delivery, body, lambda: {**headers, **sign_headers(key, body, signer, clock())}, backoff, sleep)
     finally:
         if own_client:
             http.close()
@@ -115,7 +137,7 @@ def push_report(
 def push_run_report(engine: Engine, shop_id: str, run_id: str, **options: Any) -> bool:
     """Push the report a run saved, in the shop's own language; False when there is no webhook or no report.
 
-    `options` go to `push_report` (client, sleep, backoff, base_url).
+    `options` go to `push_report` (client, sleep, backoff, base_url, clock).
     """
     with session_scope(engine) as session:
         shop = get_shop(session, shop_id)
@@ -128,12 +150,22 @@ def push_run_report(engine: Engine, shop_id: str, run_id: str, **options: Any) -
     return push_report(shop, report, engine=engine, **options)
 
 
-def _deliver(http: httpx.Client, delivery: Delivery, body: dict[str, Any], headers: dict[str, str],
+def sign_headers(msg_id: str, body: bytes, signer: Webhook | None, now: float) -> dict[str, str]:
+    """Standard Webhooks headers for one try: the delivery's id, this try's time and, given a secret, the signature."""
+    seconds = int(now)
+    headers = {"webhook-id": msg_id, "webhook-timestamp": str(seconds)}
+    if signer is not None:
+        # The library signs text; the body is UTF-8 JSON, so the signed bytes are exactly the ones sent.
+        headers["webhook-signature"] = signer.sign(msg_id, datetime.fromtimestamp(seconds, UTC), body.decode())
+    return headers
+
+
+def _deliver(http: httpx.Client, delivery: Delivery, body: bytes, headers: Callable[[], dict[str, str]],
              backoff: Backoff, sleep: Callable[[float], None]) -> None:
     for attempt in range(backoff.attempts):
         retry_after = None
         try:
-            resp = http.post(delivery.url, json=body, headers=headers)
+            resp = http.post(delivery.url, content=body, headers=headers())
         except httpx.TransportError as exc:  # refused, reset, timed out: the receiver may come back
             delivery.statuses.append(0)
             delivery.error = f"{type(exc).__name__}: {exc}"

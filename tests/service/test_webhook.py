@@ -1,8 +1,14 @@
-"""The report webhook against a real receiver on loopback that fails on purpose: retries, Retry-After, giving up."""
+"""The report webhook against a real receiver on loopback that fails on purpose: retries, Retry-After, giving up;
+and its Standard Webhooks signature, checked the way a receiver would."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import logging
 import socket
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,8 +16,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import Engine
+from standardwebhooks import Webhook, WebhookVerificationError
 
-from agent.service.webhook import Backoff, parse_retry_after, push_report, push_run_report
+from agent.service.webhook import Backoff, new_webhook_secret, parse_retry_after, push_report, push_run_report
 from agent.serving import serve_in_thread
 from agent.storage import (
     AuditKind,
@@ -34,11 +41,13 @@ class Receiver:
     def __init__(self) -> None:
         self.failures: list[tuple[int, dict[str, str]]] = []
         self.received: list[tuple[dict[str, Any], dict[str, str]]] = []
+        self.raw: list[bytes] = []
         self.app = FastAPI()
         self.app.post("/hook")(self.hook)
 
     async def hook(self, request: Request) -> Response:
         self.received.append((await request.json(), dict(request.headers)))
+        self.raw.append(await request.body())
         if self.failures:
             status, headers = self.failures.pop(0)
             return Response(status_code=status, headers=headers)
@@ -57,6 +66,7 @@ def hook(receiver: tuple[Receiver, str]) -> Receiver:
     r, _ = receiver
     r.failures.clear()
     r.received.clear()
+    r.raw.clear()
     return r
 
 
@@ -67,9 +77,10 @@ def engine(tmp_path) -> Engine:
     return engine
 
 
-def _shop_with_report(engine: Engine, webhook_url: str | None):
+def _shop_with_report(engine: Engine, webhook_url: str | None, webhook_secret: str | None = None):
     with session_scope(engine) as s:
         shop = save_shop(s, "shop-a", "小二的杂货铺", locale="zh-CN", webhook_url=webhook_url)
+        shop.webhook_secret = webhook_secret
         run = start_run(s, "shop-a", "2026-03-02", 31, "run-1", now=NOW)
         finish_run(s, run.id, "done", now=NOW)
         report = save_report(s, shop_id="shop-a", date="2026-03-02", locale="zh-CN",
@@ -195,3 +206,113 @@ def test_retry_after_takes_seconds_or_an_http_date():
     assert parse_retry_after(later, now) == 90.0
     assert parse_retry_after("Mon, 02 Mar 2026 07:00:00 GMT", now) == 0.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+# --- signatures (Standard Webhooks) -----------------------------------------------------------------------------------
+
+def spec_verify(secret: str, headers: dict[str, str], body: bytes, now: float | None = None) -> bool:
+    """A receiver's check written from the spec alone, sharing no code with the sender: HMAC-SHA256 over
+    `{id}.{timestamp}.{body}` with the base64 key after `whsec_`, any `v1,` signature matching, time within 5 min."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    msg_id, stamp = headers["webhook-id"], headers["webhook-timestamp"]
+    expected = base64.b64encode(hmac.new(key, f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest())
+    fresh = abs((time.time() if now is None else now) - int(stamp)) <= 300
+    sigs = [s.split(",", 1) for s in headers["webhook-signature"].split()]
+    return fresh and any(v == "v1" and hmac.compare_digest(sig.encode(), expected) for v, sig in sigs)
+
+
+def library_verifies(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    """What the README tells receivers to run: the standardwebhooks library's own check."""
+    try:
+        Webhook(secret).verify(body, headers)
+    except WebhookVerificationError:
+        return False
+    return True
+
+
+class Clock:
+    """Wall-clock time that moves on only when the pusher sleeps, so each try's timestamp is known."""
+
+    def __init__(self) -> None:
+        self.now = float(int(time.time()))
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_a_receiver_verifies_the_signature_and_rejects_tampering_and_a_wrong_secret(engine, hook, receiver):
+    secret = new_webhook_secret()
+    shop, report = _shop_with_report(engine, receiver[1] + "/hook", secret)
+
+    assert push_report(shop, report, engine=engine, sleep=lambda _: None)
+
+    (raw,) = hook.raw
+    (body, headers) = hook.received[0]
+    assert headers["content-type"] == "application/json" and headers["user-agent"] == "xiaoer-webhook/1"
+    assert "小二的杂货铺".encode() in raw and "¥120".encode() in raw, "Chinese is sent as UTF-8, not \\u escapes"
+    assert headers["webhook-id"] == headers["idempotency-key"]
+    assert headers["webhook-signature"].startswith("v1,")
+    assert spec_verify(secret, headers, raw) and library_verifies(secret, headers, raw)
+    assert Webhook(secret).verify(raw, headers) == body
+
+    tampered = raw.replace("¥120".encode(), "¥999".encode())
+    assert tampered != raw
+    assert not spec_verify(secret, headers, tampered) and not library_verifies(secret, headers, tampered)
+    other = new_webhook_secret()
+    assert not spec_verify(other, headers, raw) and not library_verifies(other, headers, raw)
+    replayed = {**headers, "webhook-id": "another-delivery"}
+    assert not spec_verify(secret, replayed, raw), "the id is signed too"
+    (event,) = _webhook_events(engine)
+    assert event.detail["signed"] is True and event.detail["ok"] is True
+
+
+def test_retries_keep_the_webhook_id_and_sign_each_try_at_its_own_time(engine, hook, receiver):
+    secret = new_webhook_secret()
+    shop, report = _shop_with_report(engine, receiver[1] + "/hook", secret)
+    hook.failures = [(503, {}), (500, {})]
+    clock = Clock()
+    start = int(clock.now)
+
+    assert push_report(shop, report, engine=engine, sleep=clock.sleep, clock=lambda: clock.now,
+                       backoff=Backoff(base=2))
+
+    headers = [h for _, h in hook.received]
+    assert len({h["webhook-id"] for h in headers}) == 1, "every try of one report carries the same webhook-id"
+    assert [int(h["webhook-timestamp"]) for h in headers] == [start, start + 2, start + 6]
+    assert len({h["webhook-signature"] for h in headers}) == 3
+    for raw, h in zip(hook.raw, headers, strict=True):
+        assert spec_verify(secret, h, raw, now=int(h["webhook-timestamp"]))
+    assert library_verifies(secret, headers[0], hook.raw[0])  # the first try is within the library's 5 minutes
+
+
+def test_a_shop_without_a_secret_still_gets_its_report_unsigned_and_the_audit_says_so(engine, hook, receiver):
+    shop, report = _shop_with_report(engine, receiver[1] + "/hook", None)
+
+    assert push_report(shop, report, engine=engine, sleep=lambda _: None)
+
+    ((body, headers),) = hook.received
+    assert body["shop_id"] == "shop-a" and "webhook-signature" not in headers
+    assert headers["webhook-id"] == headers["idempotency-key"] and headers["webhook-timestamp"].isdigit()
+    (event,) = _webhook_events(engine)
+    assert event.event == AuditKind.REPORT_SENT and event.detail["signed"] is False
+
+
+def test_the_secret_stays_out_of_the_audit_log_and_the_logs(engine, hook, receiver, caplog):
+    secret = new_webhook_secret()
+    shop, report = _shop_with_report(engine, receiver[1] + "/hook", secret)
+    hook.failures = [(404, {})]
+
+    with caplog.at_level(logging.DEBUG):
+        assert not push_report(shop, report, engine=engine, sleep=lambda _: None)
+
+    (event,) = _webhook_events(engine)
+    assert event.event == AuditKind.REPORT_NOT_SENT and event.detail["signed"] is True
+    assert "webhook for shop shop-a" in caplog.text
+    body = secret.removeprefix("whsec_")
+    assert body not in str(event.detail) and body not in caplog.text and body not in repr(shop)
+
+
+def test_new_secrets_are_random_whsec_keys_of_32_bytes():
+    one, two = new_webhook_secret(), new_webhook_secret()
+    assert one != two and one.startswith("whsec_")
+    assert len(base64.b64decode(one.removeprefix("whsec_"), validate=True)) == 32
