@@ -396,6 +396,24 @@ def test_what_the_model_suggests_in_the_chat_box_waits_in_the_queue_and_can_be_a
     assert console_errors == [] and violations == []
 
 
+def test_without_a_model_a_change_asked_for_in_the_chat_box_waits_in_the_queue(browser, site, console_errors):
+    page = _page(browser, console_errors)
+    try:
+        _sign_in(page, site, "en")  # no LLM configured
+        expect(page.locator("#queue-empty")).to_be_visible()
+        answer = _ask(page, "Set F-OOLONG's bid to 0.7")
+        expect(answer.locator(".proposal")).to_contain_text("Suggested: Bid · cmp-F-OOLONG")
+        expect(answer.locator(".say").last).to_contain_text("¥0.70")
+        item = page.locator("article[data-proposal]")
+        expect(item).to_have_count(1)  # the queue reloads in place
+        pid = item.get_attribute("data-proposal")
+    finally:
+        page.close()
+    proposal = site.proposal(pid)
+    assert proposal.state == "pending" and proposal.proposed_by == "owner-chat" and proposal.action["bid"] == 0.7
+    assert site.platform_admin.changes() == [] and console_errors == []
+
+
 def test_without_javascript_the_chat_box_says_so_and_the_page_still_works(browser, site, console_errors):
     page = _page(browser, console_errors, java_script_enabled=False)
     try:
