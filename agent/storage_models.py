@@ -111,6 +111,10 @@ class AuditKind(StrEnum):
     RUN_FINISHED = "run_finished"
     REPORT_SENT = "report_sent"  # the daily report reached the shop's webhook
     REPORT_NOT_SENT = "report_not_sent"  # ... or the webhook gave up after its retries
+    SHOP_CHANGED = "shop_changed"  # the admin created the shop or changed its settings (secrets only as "set")
+    TOKEN_ISSUED = "token_issued"  # an owner token was issued (its label and id, never the token)
+    TOKEN_REVOKED = "token_revoked"
+    WEBHOOK_SECRET_ROTATED = "webhook_secret_rotated"
 
 
 class StorageError(Exception):

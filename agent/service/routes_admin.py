@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlsplit
+
 from fastapi import APIRouter, status
 from sqlmodel import col, select
 
@@ -18,11 +21,22 @@ from agent.service.schemas import (
     WebhookSecretIssued,
 )
 from agent.service.webhook import new_webhook_secret
-from agent.storage import Shop, ShopToken, get_shop, hash_token, issue_token, save_policy, save_shop
+from agent.storage import (
+    AuditKind,
+    Shop,
+    ShopToken,
+    audit,
+    get_shop,
+    hash_token,
+    issue_token,
+    save_policy,
+    save_shop,
+)
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=responses(401, 403))
 
 ADMIN_ACTOR = "admin"
+SECRET_SETTINGS = frozenset({"platform_token", "webhook_secret"})  # audited as set or not, never their values
 
 
 @router.post("/shops", status_code=status.HTTP_201_CREATED, response_model=ShopSaved,
@@ -38,7 +52,9 @@ def create_shop(body: ShopCreate, _: AdminDep, session: SessionDep) -> ShopSaved
     shop = save_shop(session, body.id, body.name, **body.settings())
     if body.policy is not None:
         save_policy(session, shop.id, body.policy.model_dump(mode="json"), ADMIN_ACTOR, "initial policy")
-    return ShopSaved.saved(shop, _first_webhook_secret(shop))
+    secret = _first_webhook_secret(shop)
+    _audit_settings(session, shop, {}, created=True)
+    return ShopSaved.saved(shop, secret)
 
 
 @router.get("/shops", response_model=list[ShopPublic], summary="List shops")
@@ -61,8 +77,11 @@ def update_shop(shop_id: str, body: ShopUpdate, _: AdminDep, session: SessionDep
     The first webhook URL a shop gets comes with its signing secret, in this answer only; a later URL keeps it.
     """
     shop = _shop(session, shop_id)
+    before = _settings_seen(shop)
     shop = save_shop(session, shop.id, body.name or shop.name, **body.settings())
-    return ShopSaved.saved(shop, _first_webhook_secret(shop))
+    secret = _first_webhook_secret(shop)
+    _audit_settings(session, shop, before)
+    return ShopSaved.saved(shop, secret)
 
 
 @router.post("/shops/{shop_id}/webhook-secret", response_model=WebhookSecretIssued,
@@ -72,6 +91,7 @@ def rotate_webhook_secret(shop_id: str, _: AdminDep, session: SessionDep) -> Web
     shop = _shop(session, shop_id)
     shop.webhook_secret = new_webhook_secret()
     session.add(shop)
+    audit(session, shop_id=shop.id, event=AuditKind.WEBHOOK_SECRET_ROTATED, actor=ADMIN_ACTOR)
     return WebhookSecretIssued(shop_id=shop.id, webhook_secret=shop.webhook_secret)
 
 
@@ -83,6 +103,8 @@ def create_token(shop_id: str, body: TokenCreate, _: AdminDep, session: SessionD
     token = issue_token(session, shop.id, body.label)
     row = session.exec(select(ShopToken).where(ShopToken.token_hash == hash_token(token))).one()
     assert row.id is not None
+    audit(session, shop_id=shop.id, event=AuditKind.TOKEN_ISSUED, actor=ADMIN_ACTOR,
+          detail={"token_id": row.id, "label": row.label})
     return TokenIssued(id=row.id, shop_id=shop.id, label=row.label, token=token)
 
 
@@ -102,6 +124,8 @@ def revoke_token(shop_id: str, token_id: int, _: AdminDep, session: SessionDep) 
     row = session.get(ShopToken, token_id)
     if row is None or row.shop_id != shop_id:
         raise not_found(f"token {token_id} of shop {shop_id!r}")
+    audit(session, shop_id=shop_id, event=AuditKind.TOKEN_REVOKED, actor=ADMIN_ACTOR,
+          detail={"token_id": token_id, "label": row.label})
     session.delete(row)
 
 
@@ -111,6 +135,30 @@ def _first_webhook_secret(shop: Shop) -> str | None:
         return None
     shop.webhook_secret = new_webhook_secret()
     return shop.webhook_secret
+
+
+def _settings_seen(shop: Shop) -> dict[str, Any]:
+    """A shop's settings as the audit log may show them: secrets as whether they are set, URLs without their query."""
+    seen: dict[str, Any] = {"name": shop.name}
+    for key in ShopUpdate.model_fields.keys() - {"name"}:
+        value = getattr(shop, key)
+        if key in SECRET_SETTINGS:
+            value = "set" if value else None
+        elif key.endswith("_url") and value:
+            parts = urlsplit(value)  # a query may hold the receiver's secret
+            value = f"{parts.scheme}://{parts.netloc}{parts.path}"
+        seen[key] = value
+    seen["webhook_secret"] = "set" if shop.webhook_secret else None
+    return dict(sorted(seen.items()))
+
+
+def _audit_settings(session: SessionDep, shop: Shop, before: dict[str, Any], *, created: bool = False) -> None:
+    """One audit event naming each setting that changed, old and new (secrets only as "set")."""
+    after = _settings_seen(shop)
+    changes = {k: {"from": before.get(k), "to": v} for k, v in after.items() if before.get(k) != v}
+    if changes or created:
+        audit(session, shop_id=shop.id, event=AuditKind.SHOP_CHANGED, actor=ADMIN_ACTOR,
+              detail={"created": created, "changes": changes})
 
 
 def _shop(session: SessionDep, shop_id: str) -> Shop:
