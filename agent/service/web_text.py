@@ -44,9 +44,11 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "field.value": ("Coupon value (¥, or % for percent coupons)", "优惠券面额（元；折扣券为 %）"),
     "field.threshold": ("Minimum order (¥)", "使用门槛（元）"),
     "chat.heading": ("Ask Xiaoer", "问店小二"),
-    "chat.hint": ("Ask about yesterday's numbers, a SKU, your limits or what waits for you. Xiaoer only reads "
-                  "here: what it suggests goes to your approval queue.",
-                  "可以问昨天的数据、某个商品、你的限额或待审批的操作。店小二在这里只读数据：它的建议会进入你的审批队列。"),
+    "chat.hint": ("Ask about yesterday's numbers, a SKU, your limits or what waits for you, or ask for a change "
+                  "to a SKU's bid, budget, ads or coupons. Nothing changes from here: every change is checked "
+                  "against your limits and waits in your approval queue.",
+                  "可以问昨天的数据、某个商品、你的限额或待审批的操作，也可以直接要求调整某个商品的出价、预算、推广或优惠券。"
+                  "这里不会直接改动任何东西：每项改动都先按你的限额检查，再进入你的审批队列。"),
     "chat.label": ("Your message", "你的问题"),
     "chat.placeholder": ("How did we do yesterday?", "昨天经营得怎么样？"),
     "chat.send": ("Send", "发送"),
