@@ -1,6 +1,8 @@
-"""Fixtures for the agent's tests: the scripted OpenAI-compatible stub server (one per test module)."""
+"""Fixtures for the agent's tests: the scripted OpenAI-compatible stub server (one per test module), and
+databases on each backend the app supports."""
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,3 +20,11 @@ def base_url(stub: LlmStub) -> Iterator[str]:
     """The stub served on loopback: its OpenAI-style `/v1` base URL."""
     with run_stub(stub) as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each backend the app supports: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'xiaoer.db'}"
+    return request.getfixturevalue("pg_database")  # only here, so the SQLite runs never start a server

@@ -8,7 +8,6 @@ with `alembic revision --autogenerate` (see alembic.ini).
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,14 +38,6 @@ from xiaoer_cli import app
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 BASELINE = ScriptDirectory.from_config(migration_config()).get_base()
 runner = CliRunner()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database on each backend the app supports: a SQLite file, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'xiaoer.db'}"
-    return request.getfixturevalue("pg_database")  # only here, so the SQLite runs never start a server
 
 
 @pytest.fixture

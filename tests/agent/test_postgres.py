@@ -33,9 +33,6 @@ from agent.storage import (
     RunExists,
     get_proposal,
     get_run,
-    init_db,
-    make_engine,
-    save_shop,
     session_scope,
     start_run,
     transition,
@@ -46,6 +43,7 @@ from marketplace.scenario import load_scenario
 from marketplace.world import World
 from policies.domain import ActionKind
 from policies.limits import AutonomyRule, Policy
+from tests.factories import alpha_shop_db
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 SCENARIO = Path(__file__).parents[2] / "scenarios/fat_margin_underspend.yaml"
@@ -53,12 +51,8 @@ SCENARIO = Path(__file__).parents[2] / "scenarios/fat_margin_underspend.yaml"
 
 @pytest.fixture
 def engine(pg_database: str) -> Iterator[Engine]:
-    engine = make_engine(pg_database)
-    init_db(engine)
-    with session_scope(engine) as session:
-        save_shop(session, "alpha", "阿尔法小店")
-    yield engine
-    engine.dispose()
+    with alpha_shop_db(pg_database) as engine:
+        yield engine
 
 
 # --- storage: what only a real server shows ---------------------------------------------------------------------

@@ -52,6 +52,7 @@ from agent.storage import (
     upsert_proposal,
 )
 from policies.limits import PolicyError
+from tests.factories import alpha_shop_db
 
 S = ProposalState
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -74,22 +75,10 @@ EXPECTED_EVENT = {S.DENIED: "guard_decision", S.PENDING: "guard_decision", S.REJ
                   S.EXPIRED: "expired", S.EXECUTED: "executed", S.FAILED: "failed"}
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database on each backend the app supports: a SQLite file, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'xiaoer.db'}"
-    return request.getfixturevalue("pg_database")  # only here, so the SQLite runs never start a server
-
-
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    init_db(engine)
-    with session_scope(engine) as session:
-        save_shop(session, "alpha", "阿尔法小店")
-    yield engine
-    engine.dispose()
+    with alpha_shop_db(db_url) as engine:
+        yield engine
 
 
 @pytest.fixture
