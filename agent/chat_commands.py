@@ -47,9 +47,10 @@ QUESTION = re.compile(r"[?？]\s*$|吗\s*[?？]?\s*$|\b(should|what if|why|is it
 UP = re.compile(r"\b(raise|increase|lift|bump|boost|higher)\b|提高|调高|增加|上调|提升|加大|加", _I)
 DOWN = re.compile(r"\b(lower|decrease|reduce|cut|trim)\b|降低|调低|减少|下调|压低|降|减", _I)
 SET = re.compile(r"\b(set|change|make|put)\b|设|改|调", _I)
-TO = re.compile(rf"\b(?:to|at)\s*¥?\s*{_N}|(?:到|为|成|=)\s*¥?\s*{_N}", _I)
+_SIGNED = r"(-?\d+(?:\.\d+)?)"  # a value asked for as such keeps its sign, so "to -3" is refused, not read as 3
+TO = re.compile(rf"\b(?:to|at)\s*¥?\s*{_SIGNED}|(?:到|为|成|=)\s*¥?\s*{_SIGNED}", _I)
 PERCENT = re.compile(rf"{_N}\s*%|百分之\s*{_N}", _I)
-NUMBER = re.compile(_N)
+NUMBER = re.compile(_SIGNED)
 BID = re.compile(r"\b(bids?|cpc|cost per click)\b|出价", _I)
 BUDGET = re.compile(r"\bbudgets?\b|预算", _I)
 PAUSE = re.compile(r"\b(pause|stop|halt|suspend|turn off|switch off)\b|暂停|停止|停掉|停投|关闭|关掉|下线", _I)
@@ -199,7 +200,7 @@ def _set_number(campaigns: list[dict], text: str, bare: str, tool: str, key: str
         elif pct is not None and (UP.search(bare) or DOWN.search(bare)):
             value = c[key] * (1 + sign * _group(pct) / 100)
         elif num is not None and (UP.search(bare) or DOWN.search(bare)):
-            value = c[key] + sign * float(num.group(1))
+            value = c[key] + sign * abs(float(num.group(1)))
         else:
             return Unclear("cmd.how_much", {"what": report_t(f"kind.set_{key}", "en").lower(),
                                             "what_zh": report_t(f"kind.set_{key}", "zh-CN")})

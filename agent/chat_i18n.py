@@ -189,7 +189,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "cmd.how_to_ask": ("Nothing was queued. To ask for it, say it as a request rather than a question.",
                        "没有提交任何改动。要提出的话，直接说出要求（不用问句）即可。"),
     "cmd.not_queued": ("{what}: not queued — {why}", "{what}：没有进入审批队列——{why}"),
-    "cmd.not_recorded": ("Could not put that to your limits ({tool}): {why}", "没能提交这项改动（{tool}）：{why}"),
+    "cmd.not_recorded": ("That change could not be asked for: {why}", "这项改动没能提交：{why}"),
     # The LLM path
     "proposal.not_submitted": ("not submitted: this chat has no approval channel, so nothing was queued",
                                "未提交：本次对话没有审批通道，没有任何操作进入队列"),

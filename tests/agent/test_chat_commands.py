@@ -4,6 +4,8 @@ and what is not a request (questions, limit changes, plain talk)."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agent.chat_commands import Call, Shop, Unclear, describe, is_question, outcome_line, read_request
 from policies.actions import SetBid
@@ -118,3 +120,24 @@ def test_the_answer_says_what_became_of_each_request_in_both_languages() -> None
 def test_a_change_for_a_later_day_is_not_proposed_for_today(text: str) -> None:
     got = read_request(text, SHOP)
     assert isinstance(got, Unclear) and got.key == "cmd.later"
+
+
+WORDS = ["set", "raise", "lower", "pause", "resume", "stop", "create", "switch", "whole-site", "search", "bid",
+         "budget", "coupon", "off", "to", "by", "%", "all", "a1", "SKU-12", "cmp-a1", "cpn-3", "for", "days", "a day",
+         "出价", "预算", "调到", "提高", "降低", "暂停", "恢复", "停掉", "发", "满", "减", "券", "所有", "全站", "ROI",
+         "?", "吗", "please", "明天", "0", "0.5", "12", "99999999999999999999", "1e9", "-3", "¥"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(WORDS) | st.text(max_size=6), max_size=12).map(" ".join))
+def test_any_text_gets_calls_a_question_or_nothing_and_never_an_error(text: str) -> None:
+    got = read_request(text, SHOP)
+    assert got is None or isinstance(got, Unclear) or all(isinstance(c, Call) for c in got)
+    for call in got if isinstance(got, list) else []:
+        assert call.name.startswith("propose_") and call.args["rationale"]
+        for key in ("bid", "budget", "target_roi", "value"):
+            assert key not in call.args or call.args[key] == call.args[key]  # a number, never NaN
+
+
+def test_a_negative_value_is_asked_for_as_such_so_the_tool_refuses_it() -> None:
+    assert calls("set a1's bid to -3") == [("propose_bid", {"campaign_id": "cmp-a1", "bid": -3.0})]
