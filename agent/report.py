@@ -14,7 +14,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from agent import report_charts
 from agent.i18n import LOCALES, Locale, t, t_or
-from agent.report_data import ANOMALY_PARAMS, ActionLine, Anomaly, ReportData, SkuRoi
+from agent.report_data import ANOMALY_PARAMS, ActionLine, Anomaly, CouponLine, ReportData, SkuRoi
+from policies.domain import Segment
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -130,6 +131,39 @@ def _anomaly_message(a: Anomaly, locale: Locale) -> str:
     return t(f"anomaly.{a.code}", locale, **shown)
 
 
+def _terms(c: CouponLine, locale: Locale) -> str:
+    """The coupon in the words a shop owner uses: its discount, the SKU it is on, whom it targets."""
+    over = "_over" if c.threshold > 0 and c.type in ("percent", "share", "follow") else ""
+    off = f"{c.value:g}%" if locale == "en" else f"{(100 - c.value) / 10:g}"  # 10% off is 9折
+    discount = t(f"terms.{c.type}{over}", locale, value=f"{c.value:g}", threshold=f"{c.threshold:g}", off=off)
+    return " · ".join((discount, c.sku or t("terms.whole_shop", locale), _audience(c.segments, locale)))
+
+
+def _audience(segments: list[str], locale: Locale) -> str:
+    """Whom a coupon targets, in the fewest words: everyone, everyone but one segment, or the segments."""
+    left_out = [s for s in Segment if s not in segments]
+    if not left_out:
+        return t("terms.everyone", locale)
+    if len(left_out) == 1:
+        return t("terms.all_but", locale, segment=t(f"segment.{left_out[0]}", locale))
+    return t("terms.join", locale).join(t_or(f"segment.{s}", locale, s) for s in segments)
+
+
+def _coupon_view(c: CouponLine, locale: Locale) -> dict[str, Any]:
+    estimated = c.type == "percent" and c.used_today > 0
+    state = {"live": None, "scheduled": t("coupons.scheduled", locale, start=c.start.strftime("%m-%d")),
+             "stopped": t("coupons.stopped", locale), "ended": t("coupons.ended", locale)}[c.status]
+    return {
+        "id": c.id, "terms": _terms(c, locale), "state": state, "flag": c.mostly_used, "estimated": estimated,
+        "used_today": f"{c.used_today:,.0f}", "used": f"{c.used:,.0f} / {c.quantity:,}",
+        "cost_today": ("≈" if estimated else "") + money(c.cost_today), "cost": money(c.cost),
+        "share": _share(c.order_share),
+        "days_left": DASH if c.days_left is None else t("coupons.days", locale, days=c.days_left),
+        "until": None if c.days_left is None else t("coupons.until", locale, end=c.end.strftime("%m-%d")),
+        "lowest_price": t("coupons.counts" if c.counts_toward_lowest_price else "coupons.not_counted", locale),
+    }
+
+
 def _narrative(data: ReportData, locale: Locale, counts: dict[str, int]) -> list[str]:
     if data.narrative and data.narrative.strip():
         return [p.strip() for p in re.split(r"\n\s*\n", data.narrative) if p.strip()]
@@ -155,6 +189,7 @@ def _view(data: ReportData, locale: Locale) -> dict[str, Any]:
             groups.append({"key": key, "title": t(f"group.{key}", locale), "actions": items})
     counts = {s: sum(a.status == s for a in data.actions) for s in ("executed", "pending", "denied")}
     days = data.trend or [data.today]
+    coupons = [_coupon_view(c, locale) for c in data.coupons]
     return {
         "locale": locale, "shop_name": data.shop_name, "shop_id": data.shop_id, "date": data.date.isoformat(),
         "narrative": _narrative(data, locale, counts),
@@ -165,6 +200,8 @@ def _view(data: ReportData, locale: Locale) -> dict[str, Any]:
                   "below": s.roi < s.break_even_roi} for s in _worst_first(data.roi_by_sku)],
         "groups": groups,
         "anomalies": [{"sku": a.sku, "message": _anomaly_message(a, locale)} for a in data.anomalies],
+        "coupons": coupons,
+        "coupon_estimates": any(c["estimated"] for c in coupons),
     }
 
 

@@ -11,6 +11,9 @@ from agent.i18n import Locale
 
 ActionStatus = Literal["executed", "failed", "pending", "denied", "expired", "rejected"]
 AnomalyCode = Literal["stage2_cutoff", "roi_below_break_even", "stockout_risk", "lowest_price_risk", "other"]
+CouponType = Literal["threshold", "percent", "no_threshold", "share", "follow"]
+CouponStatus = Literal["live", "scheduled", "stopped", "ended"]
+MOSTLY_USED = 0.5  # a coupon on more than this share of the orders it covers mostly pays buyers who buy anyway
 
 
 class _Data(BaseModel):
@@ -118,6 +121,48 @@ class SkuRoi(_Data):
     break_even_roi: float = Field(gt=0)
 
 
+class CouponLine(_Data):
+    """One of the shop's coupons on the report's day: its terms, its use and cost, how long it still runs."""
+
+    id: str
+    type: CouponType
+    value: float = Field(gt=0, description="Yuan off, or percent off for a percent coupon.")
+    threshold: float = Field(0.0, ge=0, description="Order value needed to use it; 0 for none.")
+    sku: str | None = Field(None, description="The SKU it applies to; None for the whole shop.")
+    segments: list[str] = Field(min_length=1, description="Buyer segments it targets, e.g. price_sensitive.")
+    status: CouponStatus = Field(description="ended: its last day was the report's day.")
+    start: dt.date
+    end: dt.date
+    days_left: int | None = Field(None, ge=1, description="Days it still runs after the report's day; None once "
+                                  "stopped or ended.")
+    quantity: int = Field(ge=1, description="Coupons issued.")
+    used: float = Field(ge=0, description="Uses in total.")
+    used_today: float = Field(ge=0)
+    cost: float = Field(ge=0, description="Cost in total, yuan.")
+    cost_today: float = Field(ge=0, description="The platform reports cost in total only: today's uses at the "
+                              "average cost per use (exact for fixed-value coupons).")
+    orders_today: float = Field(ge=0, description="Orders on the SKUs it covers (the whole shop: all orders); 0 "
+                                "when it did not run that day.")
+    counts_toward_lowest_price: bool
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_derived(cls, value: Any) -> Any:
+        # render_json includes order_share; reading a stored report back recomputes it.
+        return {k: v for k, v in value.items() if k != "order_share"} if isinstance(value, dict) else value
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def order_share(self) -> float | None:
+        """Share of the covered orders that used it; None without orders."""
+        return self.used_today / self.orders_today if self.orders_today > 0 else None
+
+    @property
+    def mostly_used(self) -> bool:
+        """Live and used by more than half the orders it covers: likely paying buyers who would buy anyway."""
+        return self.status == "live" and (self.order_share or 0.0) > MOSTLY_USED
+
+
 class ReportData(_Data):
     """Everything the daily report shows; the graph fills it, the renderers only format it."""
 
@@ -132,6 +177,8 @@ class ReportData(_Data):
     roi_by_sku: list[SkuRoi] = Field(default_factory=list)
     actions: list[ActionLine] = Field(default_factory=list)
     anomalies: list[Anomaly] = Field(default_factory=list)
+    coupons: list[CouponLine] = Field(default_factory=list, description="Live, scheduled and just stopped or "
+                                      "ended coupons; empty in reports stored before coupons were shown.")
     narrative: str | None = Field(None, description="Written by an LLM if one ran; else a template sentence.")
 
     @model_validator(mode="after")
@@ -154,7 +201,7 @@ class ReportData(_Data):
 
 def sample_report(date: dt.date = dt.date(2026, 3, 14), locale: Locale = "zh-CN") -> ReportData:
     """A made-up but plausible day: two weeks of trend, three SKUs, one action of each status, one
-    anomaly of each kind. For tests, previews and the demo."""
+    anomaly of each kind, coupons live, scheduled and stopped. For tests, previews and the demo."""
     days = []
     for i in range(14):
         day = date - dt.timedelta(days=13 - i)
@@ -188,11 +235,28 @@ def sample_report(date: dt.date = dt.date(2026, 3, 14), locale: Locale = "zh-CN"
         Anomaly(code="lowest_price_risk", sku="SKU-3", params={"price": 79.0, "floor": 85.0, "event": "3·15 大促"}),
         Anomaly(code="other", params={"detail": "Refund requests doubled since yesterday."}),
     ]
+    everyone = ["new", "dormant", "high_value", "churn_risk", "price_sensitive"]
+    a_day = dt.timedelta(days=1)
+    coupons = [  # today's coupon cost is 172: 110 + 56 + 6
+        CouponLine(id="Q-9", type="no_threshold", value=5.0, sku="SKU-1", segments=everyone, status="live",
+                   start=date - 20 * a_day, end=date + 16 * a_day, days_left=16, quantity=2000, used=612,
+                   used_today=22, cost=3060.0, cost_today=110.0, orders_today=30, counts_toward_lowest_price=True),
+        CouponLine(id="Q-12", type="threshold", value=8.0, threshold=99.0, segments=["price_sensitive", "dormant"],
+                   status="live", start=date - 6 * a_day, end=date + a_day, days_left=1, quantity=1000, used=43,
+                   used_today=7, cost=344.0, cost_today=56.0, orders_today=days[-1].orders,
+                   counts_toward_lowest_price=True),
+        CouponLine(id="Q-15", type="percent", value=10.0, sku="SKU-2", segments=["new"], status="scheduled",
+                   start=date + 3 * a_day, end=date + 9 * a_day, days_left=9, quantity=500, used=0,
+                   used_today=0, cost=0, cost_today=0, orders_today=0, counts_toward_lowest_price=True),
+        CouponLine(id="Q-4", type="follow", value=3.0, segments=everyone, status="stopped",
+                   start=date - 30 * a_day, end=date + 30 * a_day, quantity=5000, used=820, used_today=2,
+                   cost=2460.0, cost_today=6.0, orders_today=days[-1].orders, counts_toward_lowest_price=False),
+    ]
     return ReportData(
         shop_id="demo-shop", shop_name="小二的杂货铺", date=date, locale=locale, today=days[-1],
         yesterday=days[-2], last_week=days[-8], trend=days,
         roi_by_sku=[SkuRoi(sku="SKU-1", title="加厚珊瑚绒睡衣 女款", roi=4.1, break_even_roi=2.6),
                     SkuRoi(sku="SKU-2", roi=1.8, break_even_roi=2.4),
                     SkuRoi(sku="SKU-3", roi=3.0, break_even_roi=2.9)],
-        actions=actions, anomalies=anomalies,
+        actions=actions, anomalies=anomalies, coupons=coupons,
     )

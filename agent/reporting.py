@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from agent.i18n import LOCALES, Locale
 from agent.report import write_report
-from agent.report_data import ActionLine, Anomaly, DayKpis, ReportData, SkuRoi
+from agent.report_data import ActionLine, Anomaly, CouponLine, CouponStatus, DayKpis, ReportData, SkuRoi
 
 _BEFORE_AFTER = {
     "set_bid": ("current_bid", "bid"), "set_budget": ("current_budget", "budget"),
@@ -34,6 +35,7 @@ def report_data(state: Mapping[str, Any], shop_name: str = "", locale: Locale = 
                     for r in state["analysis"]["roi_by_sku"] if r["roi"] is not None and r["break_even_roi"]],
         actions=[_line(o, titles, locale) for o in state.get("outcomes", [])],
         anomalies=[Anomaly(code=a["code"], sku=a["sku"], params=a["params"]) for a in state["analysis"]["anomalies"]],
+        coupons=coupon_lines(state),
     )
 
 
@@ -52,6 +54,55 @@ def write_daily_report(state: dict[str, Any], out_dir: Path, shop_name: str = ""
 def _kpis(k: dict[str, Any]) -> DayKpis:
     return DayKpis(date=dt.date.fromisoformat(k["date"]), profit=k["profit"], gmv=k["gmv"],
                    orders=round(k["orders"]), ad_spend=k["ad_spend"], coupon_cost=k["coupon_cost"])
+
+
+_COUPON_ORDER = ("live", "scheduled", "stopped", "ended")
+
+
+def coupon_lines(state: Mapping[str, Any]) -> list[CouponLine]:
+    """The shop's coupons after this morning's actions: live and scheduled ones, and those stopped this morning
+    or whose last day was the report's day, as their use on that day still counts."""
+    obs = state["observation"]
+    today = obs["day"]
+    coupons = {c["id"]: c for c in obs["coupons"]}
+    for o in state.get("outcomes", []):  # the observation was read before today's coupons were created or stopped
+        if o["status"] == "executed" and o["action"]["kind"] in ("create_coupon", "stop_coupon"):
+            coupons[o["result"]["id"]] = o["result"]
+    orders: dict[str, float] = defaultdict(float)
+    for r in obs["metrics"]:
+        if r["day"] == today - 1:
+            orders[r["sku"]] += r["orders"]
+    date = dt.date.fromisoformat(obs["date"])
+    lines = [_coupon(c, status, today, date, orders) for c in coupons.values()
+             if (status := _coupon_status(c, today)) is not None]
+    return sorted(lines, key=lambda c: _COUPON_ORDER.index(c.status))
+
+
+def _coupon_status(c: dict[str, Any], today: int) -> CouponStatus | None:
+    if c["status"] == "live":
+        return "live"
+    if c["status"] == "scheduled":
+        return "scheduled"
+    if c["status"] == "stopped" and c.get("stopped_day") == today:
+        return "stopped"
+    if c["status"] == "expired" and c["end_day"] == today - 1:
+        return "ended"
+    return None
+
+
+def _coupon(c: dict[str, Any], status: CouponStatus, today: int, date: dt.date,
+            orders: dict[str, float]) -> CouponLine:
+    used_today = c["redeemed_last_day"]
+    return CouponLine(
+        id=c["id"], type=c["type"], value=c["value"], threshold=c["threshold"], sku=c["sku"],
+        segments=c["segments"], status=status, start=date + dt.timedelta(days=c["start_day"] - today),
+        end=date + dt.timedelta(days=c["end_day"] - today),
+        days_left=c["end_day"] - today + 1 if status in ("live", "scheduled") else None,
+        quantity=c["quantity"], used=c["redeemed"], used_today=used_today, cost=c["cost"],
+        cost_today=round(c["cost"] / c["redeemed"] * used_today, 2) if c["redeemed"] > 0 else 0.0,
+        orders_today=0.0 if c["start_day"] >= today else orders[c["sku"]] if c["sku"] else sum(orders.values()),
+        counts_toward_lowest_price=c["counts_toward_lowest_price"],
+    )
 
 
 def _line(o: dict[str, Any], titles: dict[str, str], locale: str) -> ActionLine:
