@@ -36,10 +36,12 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime, get_runtime
 from langgraph.types import StreamMode
 
-from agent import chat_commands
+from agent import chat_commands, chat_decisions
+from agent.chat_decisions import Answer
 from agent.chat_i18n import message_locale, t
 from agent.chat_intents import answer_offline
 from agent.i18n import Locale
+from agent.jobs import DecisionError
 from agent.llm import TokenUsage, data_message, render_prompt, run_tool_calls
 from agent.storage_proposals import ProposedBy
 from marketplace.client import PlatformClient, PlatformError
@@ -67,6 +69,10 @@ class ChatContext:
     # Guards and stores proposals, one dict each; the second argument says who proposed them ("llm" or
     # "owner-chat": the owner's own words, read without a model).
     propose: Callable[[list[Action], ProposedBy], list[dict]] | None = None
+    # The owner's answers to the queue ({proposal id: "approve" | "reject"}), as the page's buttons give them;
+    # returns the answered proposals as they are afterwards, raises DecisionError. Reached only from the owner's
+    # own words (`agent.chat_decisions`), never from a model's tool call.
+    decide: Callable[[dict[str, Answer]], list[dict]] | None = None
 
 
 @dataclass
@@ -94,17 +100,23 @@ def chat_graph(checkpointer: BaseCheckpointSaver | None) -> ChatGraph:
     """The chat graph: state is the thread's messages; run it with `context=ChatRun(...)`."""
     g = StateGraph(MessagesState, context_schema=ChatRun)
     g.add_node("answer_offline", write_offline_answer)
+    g.add_node("owner_decides", answer_the_queue)
     g.add_node("agent", call_model)
     g.add_node("tools", call_tools)
     g.add_conditional_edges(START, route_start)
     g.add_conditional_edges("agent", route_agent)
     g.add_edge("tools", "agent")
     g.add_edge("answer_offline", END)
+    g.add_edge("owner_decides", END)
     return g.compile(checkpointer=checkpointer)
 
 
-def route_start(state: MessagesState) -> Literal["agent", "answer_offline"]:
-    return "agent" if get_runtime(ChatRun).context.ctx.model is not None else "answer_offline"
+def route_start(state: MessagesState) -> Literal["agent", "answer_offline", "owner_decides"]:
+    """The owner answering the approval queue is read here, before any model sees the message."""
+    run = get_runtime(ChatRun).context
+    if chat_decisions.read_decisions(_last_human(state["messages"]), run.pending()) is not None:
+        return "owner_decides"
+    return "agent" if run.ctx.model is not None else "answer_offline"
 
 
 def route_agent(state: MessagesState) -> Literal["tools", "__end__"]:
@@ -127,6 +139,30 @@ def write_offline_answer(state: MessagesState, runtime: Runtime[ChatRun]) -> dic
         answer = t(request.key, run.locale, **request.kw)
     else:
         answer = answer_offline(run.ctx.client, run.ctx.policy, run.pending, text, run.locale)
+    _stream_text(runtime, answer)
+    return {"messages": [AIMessage(answer)]}
+
+
+def answer_the_queue(state: MessagesState, runtime: Runtime[ChatRun]) -> dict:
+    """Approve or reject what the owner named, through the service, and say what became of each."""
+    run = runtime.context
+    pending = run.pending()
+    got = chat_decisions.read_decisions(_last_human(state["messages"]), pending)
+    if got is None or isinstance(got, chat_commands.Unclear):
+        answer = t(got.key, run.locale, **got.kw) if got is not None else t("decide.none_pending", run.locale)
+    elif run.ctx.decide is None:
+        answer = t("decide.no_channel", run.locale)
+    else:
+        try:
+            after = run.ctx.decide(got)
+        except DecisionError as exc:  # expired, already answered: nothing was applied
+            answer = t("decide.failed_all", run.locale, why=str(exc))
+        else:
+            states = {p["id"]: p.get("state") for p in after}
+            for pid, choice in got.items():
+                runtime.stream_writer({"event": "decided", "data": {"id": pid, "decision": choice,
+                                                                    "state": states.get(pid)}})
+            answer = "\n".join(chat_decisions.outcome_lines(got, after, pending, run.locale))
     _stream_text(runtime, answer)
     return {"messages": [AIMessage(answer)]}
 
@@ -326,7 +362,7 @@ class _Events:
         for m in messages:
             if node == "agent" and isinstance(m, AIMessage):
                 yield from self._model_turn(m)
-            elif node == "answer_offline" and isinstance(m, AIMessage):
+            elif node in ("answer_offline", "owner_decides") and isinstance(m, AIMessage):
                 self.answer = str(m.text)
             elif isinstance(m, ToolMessage):
                 yield {"event": "tool_result", "data": {"name": m.name, "summary": str(m.content)[:SUMMARY_CHARS]}}

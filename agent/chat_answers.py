@@ -249,6 +249,7 @@ def answer_pending(a: Asked) -> str:
             numbers = ", ".join(f"{k} {_plain(v)}" for k, v in decision["numbers"].items())
             lines.append(t("pending.numbers", loc, numbers=numbers))
         lines.append(t("pending.expires", loc, expires=str(item.get("expires_at", "—"))[:16].replace("T", " ")))
+    lines.append(t("pending.how", loc))
     return "\n".join(lines)
 
 

@@ -71,6 +71,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "pending.guard": ("   Guard: {message}", "   风控：{message}"),
     "pending.numbers": ("   Numbers: {numbers}", "   数字：{numbers}"),
     "pending.expires": ("   Expires: {expires}", "   过期时间：{expires}"),
+    "pending.how": ("Answer here by number: \"approve 1\", \"reject 2\", \"approve all\".",
+                    "可以直接按编号回复：「批准第1个」「拒绝第2个」「全部批准」。"),
     # Limits
     "limits.head": ("Your limits (policy version {version}):", "你设的限额（策略版本 {version}）："),
     "limits.line": ("- {name}: {value}", "- {name}：{value}"),
@@ -148,7 +150,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "can": ("- tell you yesterday's or the last 7 days' profit, GMV, orders, ad spend, coupon cost and ROI "
             "(\"how did we do yesterday?\")\n"
             "- show one SKU's numbers and why they moved (\"why did a1's orders drop?\")\n"
-            "- list what waits for your approval (\"what is pending?\")\n"
+            "- list what waits for your approval (\"what is pending?\") and take your answer (\"approve 1\", "
+            "\"reject all\")\n"
             "- say what your limits allow (\"what is my max bid?\")\n"
             "- work out what a coupon idea costs (\"5 off 50 on a1\", \"10% coupon\")\n"
             "- check a change you ask for against your limits and put it in your approval queue "
@@ -157,7 +160,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
             "\"create a 5 off 50 coupon on a1 for dormant buyers\")",
             "- 告诉你昨天或近 7 天的利润、成交额、订单、广告花费、优惠券成本和 ROI（「昨天经营得怎么样？」）\n"
             "- 给出单个商品的数据及变化原因（「a1 的订单为什么下降了？」）\n"
-            "- 列出等你审批的操作（「有什么待审批的？」）\n"
+            "- 列出等你审批的操作（「有什么待审批的？」），并按你的回复审批（「批准第1个」「全部拒绝」）\n"
             "- 说明你的限额允许做什么（「最高出价是多少？」）\n"
             "- 算一个优惠券方案要花多少钱（「a1 满50减5」「9折券」）\n"
             "- 把你要求的调整交给限额检查并放进审批队列（「把 a1 的出价调到 0.8」「所有预算提高 20%」「暂停 a1 的推广」"
@@ -179,6 +182,22 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "cmd.nearest": ("The nearest your limits accept: {what}.", "限额内最接近的做法：{what}。"),
     "cmd.later": ("I can only ask for changes that start today: each runs as soon as you approve it. Ask again on "
                   "the day you want it.", "我只能提出从今天开始的改动：批准后立即执行。请在需要的那天再提。"),
+    # The owner answering the approval queue in chat
+    "decide.none_pending": ("Nothing waits for your approval right now.", "现在没有等你审批的操作。"),
+    "decide.which": ("Which one? {count} wait for your approval: say \"approve 1\", \"reject 2\" or \"approve all\" "
+                     "(\"what is pending?\" lists them with their numbers).",
+                     "是哪一项？现在有 {count} 项等你审批：可以说「批准第1个」「拒绝第2个」或「全部批准」"
+                     "（问「有什么待审批的？」可以看到编号）。"),
+    "decide.no_such": ("There is no number {n}: {count} wait for your approval (\"what is pending?\" lists them).",
+                       "没有第 {n} 项：现在有 {count} 项等你审批（问「有什么待审批的？」可以看到列表）。"),
+    "decide.executed": ("Approved {what}: checked against your limits again and done on the platform.",
+                        "已批准 {what}：再次按你的限额检查后，已在平台上执行。"),
+    "decide.failed": ("Approved {what}, but it did not run: {why}", "已批准 {what}，但没有执行：{why}"),
+    "decide.approved": ("Approved {what} (now {state}).", "已批准 {what}（当前状态：{state}）。"),
+    "decide.rejected": ("Rejected {what}: it will not run.", "已拒绝 {what}：不会执行。"),
+    "decide.failed_all": ("Nothing was decided: {why}", "没有做任何审批：{why}"),
+    "decide.no_channel": ("I cannot answer the approval queue from here; use the owner page or the API.",
+                          "这里没法处理审批，请在店主页面或通过 API 审批。"),
     "cmd.nothing": ("Nothing to change: that is already how it is set.", "不需要改动：现在已经是这样设置的。"),
     "cmd.coupon_terms": (" (for {who}, {days} days, at most {daily} a day)",
                          "（发给{who}，{days} 天，每天最多 {daily} 张）"),

@@ -12,9 +12,12 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy import Engine
 
 from agent.chat import ChatContext, chat_stream
+from agent.chat_decisions import Answer
+from agent.jobs import OwnerDecision
 from agent.service import metrics
 from agent.service.deps import CurrentOwner
 from agent.service.errors import responses
+from agent.service.routes_proposals import apply_decisions
 from agent.service.routes_runs import require_ready
 from agent.service.schemas import ChatRequest, ProposalPublic
 from agent.storage import current_policy, get_shop, pending_proposals, session_scope
@@ -57,6 +60,8 @@ def open_turn(body: ChatRequest, shop_id: str, actor: str, request: Request, res
         pending=lambda: _pending(engine, shop_id), locale=locale, model=state.chat_model,
         # The model's proposals go through the guard in a chat run and wait in the owner's queue.
         propose=lambda actions, by: state.jobs.propose(shop_id, actions, actor=f"chat:{actor}", proposed_by=by),
+        # The owner's own "approve 2" / "全部拒绝", read from the message before any model sees it.
+        decide=lambda answers: _decide(state, shop_id, actor, answers),
     )
     thread_id = body.thread_id or uuid4().hex
     response.headers[THREAD_HEADER] = thread_id
@@ -67,13 +72,16 @@ def open_turn(body: ChatRequest, shop_id: str, actor: str, request: Request, res
     "/chat", response_class=EventSourceResponse, summary="Chat with the agent (server-sent events)",
     responses={**responses(409, 422), 200: {
         "description": "Events `token` {text}, `tool_call` {name, args}, `tool_result` {name, summary}, "
-                       "`proposal` {id, decision, …}, then `done` {thread_id, answer, usage} or `error` {message}. "
+                       "`proposal` {id, decision, …}, `decided` {id, decision, state} (the owner's \"approve 2\"), "
+                       "then `done` {thread_id, answer, usage} or `error` {message}. "
                        f"The `{THREAD_HEADER}` header names the thread to continue."}},
 )
 def chat(turn: Annotated[ChatTurn, Depends(start_turn)]) -> Iterator[ServerSentEvent]:
     """Ask about the shop ("why did orders of SKU-12 drop?"); the answer comes from the same tools as the
-    daily run. The chat cannot execute anything or change the policy: what the model proposes is guarded
-    and waits in the approval queue."""
+    daily run. The chat cannot change the policy, and nothing it proposes runs before the owner approves it:
+    what the model (or, without one, the owner's own request) proposes is guarded and waits in the approval
+    queue. The owner may answer the queue here in words ("approve 2", "全部拒绝"), read before any model sees
+    the message."""
     yield from turn_events(turn)
 
 
@@ -85,6 +93,12 @@ def turn_events(turn: ChatTurn) -> Iterator[ServerSentEvent]:
             data["thread_id"] = turn.thread_id  # never the shop-scoped storage key
             metrics.add_llm_tokens(int((data.get("usage") or {}).get("total_tokens") or 0))
         yield ServerSentEvent(event=event, data=data)
+
+
+def _decide(state: Any, shop_id: str, actor: str, answers: dict[str, Answer]) -> list[dict[str, Any]]:
+    """Apply the owner's answers given in chat the way the page's buttons do; the proposals afterwards."""
+    _, proposals = apply_decisions(state, shop_id, actor, {pid: OwnerDecision(a) for pid, a in answers.items()})
+    return [p.model_dump(mode="json") for p in proposals]
 
 
 def _pending(engine: Engine, shop_id: str) -> list[dict[str, Any]]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request
 from sqlmodel import Session, col, or_, select
 
-from agent.jobs import OwnerDecision
-from agent.service.deps import CurrentOwner, EngineDep, JobsDep, SessionDep
+from agent.jobs import OwnerDecision, RunView
+from agent.service.deps import CurrentOwner, EngineDep, SessionDep
 from agent.service.errors import ApiError, responses
 from agent.service.schedule import push_later
 from agent.service.schemas import DecideRequest, DecideResult, EditedAction, ProposalPublic, RunViewPublic
@@ -50,57 +50,62 @@ def show_proposal(proposal_id: ProposalId, owner: CurrentOwner, session: Session
 
 @router.post("/{proposal_id}/approve", response_model=DecideResult, summary="Approve a pending proposal",
              responses=responses(409, 410))
-def approve(request: Request, proposal_id: ProposalId, owner: CurrentOwner, jobs: JobsDep,
-            engine: EngineDep) -> DecideResult:
+def approve(request: Request, proposal_id: ProposalId, owner: CurrentOwner, engine: EngineDep) -> DecideResult:
     """Approve it: its paused run resumes and executes it. An expired proposal never executes (410)."""
-    return _decide(request, engine, jobs, owner, {proposal_id: OwnerDecision("approve")})
+    return _decide(request, engine, owner, {proposal_id: OwnerDecision("approve")})
 
 
 @router.post("/{proposal_id}/reject", response_model=DecideResult, summary="Reject a pending proposal",
              responses=responses(409, 410))
-def reject(request: Request, proposal_id: ProposalId, owner: CurrentOwner, jobs: JobsDep,
-           engine: EngineDep) -> DecideResult:
+def reject(request: Request, proposal_id: ProposalId, owner: CurrentOwner, engine: EngineDep) -> DecideResult:
     """Reject it: it never executes; its run carries on with the rest."""
-    return _decide(request, engine, jobs, owner, {proposal_id: OwnerDecision("reject")})
+    return _decide(request, engine, owner, {proposal_id: OwnerDecision("reject")})
 
 
 @router.post("/{proposal_id}/edit", response_model=DecideResult, summary="Edit a pending proposal and approve the edit",
              responses=responses(409, 410, 422))
 def edit(
-    request: Request, proposal_id: ProposalId, owner: CurrentOwner, jobs: JobsDep, engine: EngineDep,
+    request: Request, proposal_id: ProposalId, owner: CurrentOwner, engine: EngineDep,
     action: Annotated[EditedAction, Body()],
 ) -> DecideResult:
     """Replace the proposal with the edited action. The edit goes through the guard again inside the run:
     one beyond a hard limit is denied, whatever the owner says."""
-    return _decide(request, engine, jobs, owner, {proposal_id: OwnerDecision("edit", action)})
+    return _decide(request, engine, owner, {proposal_id: OwnerDecision("edit", action)})
 
 
 @router.post("/decide", response_model=DecideResult, summary="Decide many pending proposals at once",
              responses=responses(409, 410, 422))
-def decide_many(request: Request, body: DecideRequest, owner: CurrentOwner, jobs: JobsDep,
+def decide_many(request: Request, body: DecideRequest, owner: CurrentOwner,
                 engine: EngineDep) -> DecideResult:
     """Approve, reject or edit several proposals in one go; all are checked before any applies."""
     decisions = {pid: OwnerDecision(d.decision, d.action) for pid, d in body.decisions.items()}
-    return _decide(request, engine, jobs, owner, decisions, field="decisions")
+    return _decide(request, engine, owner, decisions, field="decisions")
 
 
-def _decide(request: Request, engine: EngineDep, jobs: JobsDep, owner: CurrentOwner,
+def _decide(request: Request, engine: EngineDep, owner: CurrentOwner,
             decisions: dict[str, OwnerDecision], field: str | None = None) -> DecideResult:
     """Hand the decisions to Jobs (which resumes the runs), send the resumed runs' reports to the webhook
     (as the page does), and show the proposals as they are afterwards."""
     with session_scope(engine) as session:  # closed before Jobs writes: its runs use their own transactions
         for pid in decisions:
             _own(session, owner.shop_id, pid, field=f"{field}.{pid}" if field else None)
-    views = jobs.decide(owner.shop_id, decisions, actor=owner.actor)
+    views, proposals = apply_decisions(request.app.state, owner.shop_id, owner.actor, decisions)
+    return DecideResult(runs=[RunViewPublic.of(v) for v in views], proposals=proposals)
+
+
+def apply_decisions(state: Any, shop_id: str, actor: str,
+                    decisions: dict[str, OwnerDecision]) -> tuple[list[RunView], list[ProposalPublic]]:
+    """The one way an owner's answers are applied (API, page, chat): Jobs resumes the runs, their reports go to
+    the webhook, and the answered proposals (and their edits) come back as they are afterwards."""
+    views = state.jobs.decide(shop_id, decisions, actor=actor)
     for view in views:
-        push_later(request.app.state, owner.shop_id, view.run_id)
-    with session_scope(engine) as session:
+        push_later(state, shop_id, view.run_id)
+    with session_scope(state.engine) as session:
         ids = list(decisions)
         rows = session.exec(select(Proposal).where(
-            Proposal.shop_id == owner.shop_id,
+            Proposal.shop_id == shop_id,
             or_(col(Proposal.id).in_(ids), col(Proposal.replaces).in_(ids))).order_by(col(Proposal.created_at)))
-        proposals = [ProposalPublic.of(p) for p in rows]
-    return DecideResult(runs=[RunViewPublic.of(v) for v in views], proposals=proposals)
+        return views, [ProposalPublic.of(p) for p in rows]
 
 
 def _own(session: Session, shop_id: str, proposal_id: str, *, field: str | None = None) -> Proposal:

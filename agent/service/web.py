@@ -23,6 +23,7 @@ from agent.i18n import LOCALES, Locale
 from agent.jobs import DecisionError, OwnerDecision
 from agent.service import web_chat, web_policy, web_views
 from agent.service.routes_policy import change_policy
+from agent.service.routes_proposals import apply_decisions
 from agent.service.schedule import push_later
 from agent.service.web_auth import COOKIE, COOKIE_DAYS, Owner, from_our_page, same_origin, signed_in
 from agent.service.web_text import text
@@ -107,13 +108,10 @@ def decide(request: Request, form: dict[str, str]) -> Response:
         if choice not in ("approve", "reject", "edit"):
             raise DecisionError(f"unknown decision {choice!r}", field="decision", code="invalid")
         decision = OwnerDecision(choice, _edit_fields(form) if choice == "edit" else None)  # type: ignore[arg-type]
-        jobs = request.app.state.jobs
-        views = jobs.decide(owner.shop.id, {pid: decision}, actor=owner.actor)
+        apply_decisions(request.app.state, owner.shop.id, owner.actor, {pid: decision})
     except DecisionError as exc:
         error = text(f"error.{exc.code}", locale, detail=str(exc))
         return _dashboard(request, owner, locale, error=error, status=409 if exc.code != "invalid" else 400)
-    for view in views:
-        push_later(request.app.state, owner.shop.id, view.run_id)
     return RedirectResponse(_home(form.get("lang"), notice=_DONE[choice]), status_code=303)
 
 

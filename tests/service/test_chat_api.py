@@ -140,3 +140,28 @@ def test_without_a_model_a_change_the_owner_asks_for_is_guarded_queued_and_runs_
     approved = service.http.post(f"/shops/{SHOP_A}/proposals/{proposal['id']}/approve", headers=service.bearer(token))
     assert approved.status_code == 200, approved.text
     assert [(c.kind, c.after) for c in service.world.changes] == [("campaign.bid", 0.7)]
+
+
+def test_the_owner_answers_the_queue_in_words_and_a_model_never_sees_it(service: Service) -> None:
+    token = service.create_shop(SHOP_A, policy={})
+    ids = []
+    for message in ("Set F-OOLONG's bid to 0.7", "把 F-PUER 的预算调到 20"):
+        _, events = chat(service, token, message)
+        ids += [e["data"]["id"] for e in events if e["event"] == "proposal"]
+    assert len(ids) == 2 and service.world.changes == []
+
+    stub = LlmStub([say("a model must not answer this")])
+    with run_stub(stub) as base_url:
+        service.app.state.chat_model = make_chat_model(
+            LlmSettings(base_url=base_url, api_key="stub", model="stub-model"), streaming=True, max_retries=0)
+        _, events = chat(service, token, "approve 1, reject 2")
+    assert stub.requests == []  # read from the owner's own words: no model in the loop
+    decided = {e["data"]["id"]: (e["data"]["decision"], e["data"]["state"]) for e in events if e["event"] == "decided"}
+    assert decided == {ids[0]: ("approve", "executed"), ids[1]: ("reject", "rejected")}
+    answer = events[-1]["data"]["answer"]
+    assert "Approved #1" in answer and "Rejected #2" in answer
+    assert [(c.kind, c.after) for c in service.world.changes] == [("campaign.bid", 0.7)]
+    queue = service.http.get(f"/shops/{SHOP_A}/proposals?state=pending", headers=service.bearer(token)).json()
+    assert queue == []
+    _, nothing = chat(service, token, "批准第1个")
+    assert nothing[-1]["data"]["answer"] == "现在没有等你审批的操作。"

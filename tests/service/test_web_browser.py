@@ -396,7 +396,8 @@ def test_what_the_model_suggests_in_the_chat_box_waits_in_the_queue_and_can_be_a
     assert console_errors == [] and violations == []
 
 
-def test_without_a_model_a_change_asked_for_in_the_chat_box_waits_in_the_queue(browser, site, console_errors):
+def test_without_a_model_a_change_asked_for_in_the_chat_box_waits_in_the_queue_and_approve_1_runs_it(
+        browser, site, console_errors):
     page = _page(browser, console_errors)
     try:
         _sign_in(page, site, "en")  # no LLM configured
@@ -407,11 +408,17 @@ def test_without_a_model_a_change_asked_for_in_the_chat_box_waits_in_the_queue(b
         item = page.locator("article[data-proposal]")
         expect(item).to_have_count(1)  # the queue reloads in place
         pid = item.get_attribute("data-proposal")
+        assert pid and site.proposal(pid).proposed_by == "owner-chat" and site.proposal(pid).action["bid"] == 0.7
+        assert site.platform_admin.changes() == []
+
+        answer = _ask(page, "approve 1")  # the queue answered in words, as the buttons would
+        expect(answer.locator(".say").last).to_contain_text("Approved #1")
+        expect(page.locator("article[data-proposal]")).to_have_count(0)
     finally:
         page.close()
-    proposal = site.proposal(pid)
-    assert proposal.state == "pending" and proposal.proposed_by == "owner-chat" and proposal.action["bid"] == 0.7
-    assert site.platform_admin.changes() == [] and console_errors == []
+    assert site.proposal(pid).state == "executed"
+    assert [(c["target"], c["after"]) for c in site.platform_admin.changes()] == [("cmp-F-OOLONG", 0.7)]
+    assert console_errors == []
 
 
 def test_without_javascript_the_chat_box_says_so_and_the_page_still_works(browser, site, console_errors):
