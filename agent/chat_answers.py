@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from agent import wording
 from agent.analysis import daily_kpis
 from agent.chat_i18n import t
 from agent.i18n import Locale
@@ -265,21 +266,13 @@ def _plain(v: Any) -> str:
 
 
 def action_change(action: dict, loc: Locale) -> str:
-    """An action's change in numbers: `1.0 → 1.2` for settings, the coupon in words for coupons."""
-    for key in ("bid", "budget", "status", "mode"):
-        if key in action:
-            after = _plain(action[key]) + (f" (ROI {action['target_roi']})" if action.get("target_roi") else "")
-            return f"{_plain(action.get(f'current_{key}', '—'))} → {after}"
-    if action.get("kind") == "create_coupon":
-        return coupon_words(action["type"], action["value"], action.get("threshold", 0.0), loc)
-    return str(action.get("coupon_id", "—"))
+    """An action's change as the report and the page word it."""
+    return wording.change_text(action, loc) if action.get("kind") else "—"
 
 
 def coupon_words(type_: str, value: float, threshold: float, loc: Locale) -> str:
-    """A coupon as the owner would say it: 满50减5 / ¥5 off orders of ¥50 or more, 10% off, ¥3 off any order."""
-    kind = "threshold" if threshold > 0 and type_ != "percent" else ("percent" if type_ == "percent"
-                                                                      else "no_threshold")
-    return t(f"coupon.{kind}", loc, value=_plain(float(value)), threshold=_plain(float(threshold)))
+    """A coupon's discount as the owner would say it: 满50减5 / ¥5 off ¥50, 9折 / 10% off."""
+    return wording.coupon_discount(str(type_), value, threshold, loc)
 
 
 def answer_which_sku(a: Asked) -> str:

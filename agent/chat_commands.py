@@ -18,6 +18,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage
 
+from agent import wording
 from agent.chat_checks import CouponIdea, coupon_idea
 from agent.chat_i18n import t
 from agent.chat_intents import PATTERNS, named_skus
@@ -26,9 +27,6 @@ from agent.i18n import Locale
 from agent.i18n import t as report_t
 from agent.llm import run_tool_calls
 from agent.observe import observe
-from agent.planner import SEGMENT_ZH
-from agent.report import money
-from agent.reporting import before_after
 from marketplace.client import PlatformClient
 from policies.actions import Action, CreateCoupon
 from policies.domain import Segment
@@ -272,16 +270,12 @@ def _with_unsaid(asked: Action, fit: Action, unsaid: set[str]) -> Action:
 def describe(action: Action | dict[str, Any], locale: Locale) -> str:
     """One line a person reads: kind · SKU · target: before → after."""
     a = action if isinstance(action, dict) else action.model_dump(mode="json")
-    before, after = before_after(a)
-    shown = [_shown(a["kind"], x) for x in (before, after) if x is not None]
     target = a.get("campaign_id") or a.get("coupon_id") or ""
     where = " · ".join(x for x in (a.get("sku"), target) if x)
     head = report_t(f"kind.{a['kind']}", locale) + (f" · {where}" if where else "")
-    text = f"{head}: {' → '.join(shown)}"
-    if a["kind"] == "create_coupon":
-        who = "、".join(SEGMENT_ZH.get(s, s) for s in a["segments"]) if locale == "zh-CN" else ", ".join(a["segments"])
-        text += t("cmd.coupon_terms", locale, who=who or t("cmd.everyone", locale),
-                  days=a["end_day"] - a["start_day"] + 1, daily=a["daily_limit"] or "—")
+    text = f"{head}: {wording.change_text(a, locale)}"
+    if a["kind"] == "create_coupon" and a.get("daily_limit"):
+        text += t("cmd.daily_limit", locale, daily=a["daily_limit"])
     return text
 
 
@@ -297,12 +291,6 @@ def outcome_line(action: dict[str, Any], outcome: dict[str, Any], locale: Locale
         alt = outcome.get("alternative")
         return line + (" " + t("cmd.nearest", locale, what=describe(alt, locale)) if alt else "")
     return t("cmd.not_queued", locale, what=what, why=message or "")
-
-
-def _shown(kind: str, value: Any) -> str:
-    if isinstance(value, float | int) and kind in ("set_bid", "set_budget"):
-        return money(float(value))
-    return f"{value:g}" if isinstance(value, float | int) else str(value)
 
 
 # ---- text -----------------------------------------------------------------------------------------

@@ -12,24 +12,12 @@ from typing import Any, Literal
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from agent import report_charts
+from agent import report_charts, wording
 from agent.i18n import LOCALES, Locale, t, t_or
 from agent.report_data import ANOMALY_PARAMS, ActionLine, Anomaly, CouponLine, ReportData, SkuRoi
-from policies.domain import Segment
+from agent.wording import DASH, MINUS, money
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-MINUS = "\u2212"
-DASH = "—"
-
-
-def money(x: float | None) -> str:
-    """¥1,234.56, with a true minus sign for losses."""
-    if x is None:
-        return DASH
-    text = f"¥{abs(x):,.2f}"
-    return MINUS + text if round(x, 2) < 0 else text
 
 
 def delta(now: float | None, before: float | None) -> str:
@@ -131,30 +119,13 @@ def _anomaly_message(a: Anomaly, locale: Locale) -> str:
     return t(f"anomaly.{a.code}", locale, **shown)
 
 
-def _terms(c: CouponLine, locale: Locale) -> str:
-    """The coupon in the words a shop owner uses: its discount, the SKU it is on, whom it targets."""
-    over = "_over" if c.threshold > 0 and c.type in ("percent", "share", "follow") else ""
-    off = f"{c.value:g}%" if locale == "en" else f"{(100 - c.value) / 10:g}"  # 10% off is 9折
-    discount = t(f"terms.{c.type}{over}", locale, value=f"{c.value:g}", threshold=f"{c.threshold:g}", off=off)
-    return " · ".join((discount, c.sku or t("terms.whole_shop", locale), _audience(c.segments, locale)))
-
-
-def _audience(segments: list[str], locale: Locale) -> str:
-    """Whom a coupon targets, in the fewest words: everyone, everyone but one segment, or the segments."""
-    left_out = [s for s in Segment if s not in segments]
-    if not left_out:
-        return t("terms.everyone", locale)
-    if len(left_out) == 1:
-        return t("terms.all_but", locale, segment=t(f"segment.{left_out[0]}", locale))
-    return t("terms.join", locale).join(t_or(f"segment.{s}", locale, s) for s in segments)
-
-
 def _coupon_view(c: CouponLine, locale: Locale) -> dict[str, Any]:
     estimated = c.type == "percent" and c.used_today > 0
     state = {"live": None, "scheduled": t("coupons.scheduled", locale, start=c.start.strftime("%m-%d")),
              "stopped": t("coupons.stopped", locale), "ended": t("coupons.ended", locale)}[c.status]
     return {
-        "id": c.id, "terms": _terms(c, locale), "state": state, "flag": c.mostly_used, "estimated": estimated,
+        "id": c.id, "terms": wording.coupon_terms(c.type, c.value, c.threshold, c.sku, c.segments, locale),
+        "state": state, "flag": c.mostly_used, "estimated": estimated,
         "used_today": f"{c.used_today:,.0f}", "used": f"{c.used:,.0f} / {c.quantity:,}",
         "cost_today": ("≈" if estimated else "") + money(c.cost_today), "cost": money(c.cost),
         "share": _share(c.order_share),

@@ -8,14 +8,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from agent.i18n import LOCALES, Locale
+from agent import wording
+from agent.i18n import LOCALES, Locale, t
 from agent.report import write_report
 from agent.report_data import ActionLine, Anomaly, CouponLine, CouponStatus, DayKpis, ReportData, SkuRoi
-
-_BEFORE_AFTER = {
-    "set_bid": ("current_bid", "bid"), "set_budget": ("current_budget", "budget"),
-    "set_campaign_status": ("current_status", "status"), "set_campaign_mode": ("current_mode", "mode"),
-}
 
 
 def report_data(state: Mapping[str, Any], shop_name: str = "", locale: Locale = "zh-CN") -> ReportData | None:
@@ -105,33 +101,19 @@ def _coupon(c: dict[str, Any], status: CouponStatus, today: int, date: dt.date,
     )
 
 
-def _line(o: dict[str, Any], titles: dict[str, str], locale: str) -> ActionLine:
+def _line(o: dict[str, Any], titles: dict[str, str], locale: Locale) -> ActionLine:
     a, v = o["action"], o["verdict"]
-    before, after = before_after(a)
+    before, after = wording.change(a, locale)
+    target = a.get("campaign_id") or a.get("coupon_id") or a.get("sku") or t("terms.whole_shop", locale)
     return ActionLine(
-        kind=a["kind"], target=a.get("campaign_id") or a.get("coupon_id") or a.get("sku") or "shop",
-        sku=a.get("sku"), title=titles.get(a.get("sku") or ""), before=before, after=after,
+        kind=a["kind"], target=target, sku=a.get("sku") if a.get("sku") != target else None,
+        title=titles.get(a.get("sku") or ""), before=before, after=after,
         rationale=(a.get("rationale_zh") if locale == "zh-CN" else None) or a.get("rationale", ""),
         expected_effect=_effect(a.get("expected") or {}, locale), status=o["status"],
         limit=v["limit"] if o["status"] in ("denied", "pending") else None,
         guard_message=(v["message_zh"] if locale == "zh-CN" else v["message"]) if o["status"] != "executed" else None,
         error=o.get("error"),
     )
-
-
-def before_after(a: dict[str, Any]) -> tuple[Any, Any]:
-    """What an action (as a dict) changes, as (before, after) for a person to read; before is None for a new coupon."""
-    if a["kind"] in _BEFORE_AFTER:
-        old, new = _BEFORE_AFTER[a["kind"]]
-        after = a[new]
-        if a["kind"] == "set_campaign_mode" and a.get("target_roi"):
-            after = f"{a[new]} @ ROI {a['target_roi']:g}"
-        return a.get(old), after
-    if a["kind"] == "create_coupon":
-        off = f"{a['value']:g}%" if a["type"] == "percent" else f"¥{a['value']:g}"
-        over = f" ≥ ¥{a['threshold']:g}" if a.get("threshold") else ""
-        return None, f"{a['type']} {off}{over}"
-    return "live", "stopped"
 
 
 _EFFECT = {  # (English, Chinese) for each expected-effect figure

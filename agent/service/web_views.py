@@ -12,8 +12,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
+from agent import wording
 from agent.i18n import Locale
-from agent.reporting import before_after
 from agent.service import web_policy
 from agent.service.web_text import chat_strings, policy_sentences, text
 from agent.storage import (
@@ -76,16 +76,13 @@ def dashboard(engine: Engine, shop: Shop, locale: Locale,
 def _queue_item(p: Proposal, locale: Locale, zone: ZoneInfo, titles: dict[str, str]) -> dict[str, Any]:
     """One pending proposal as the owner reads it: what changes, why, what the guard said, what may be edited."""
     action, verdict = p.action, p.decision or {}
-    before, after = before_after(action)
-    if p.kind == "set_campaign_mode" and action.get("current_target_roi"):
-        before = f"{before} @ ROI {action['current_target_roi']:g}"
     limit = verdict.get("limit") or ""
     return {
         "id": p.id,
         "kind": text(f"kind.{p.kind}", locale, p.kind),
         "target": p.target,
         "title": titles.get(action.get("sku") or ""),
-        "change": f"{_show(before)} → {_show(after)}" if before is not None else _show(after),
+        "change": wording.change_text(action, locale),
         "rationale": (action.get("rationale_zh") if locale == "zh-CN" else None) or p.rationale
         or action.get("rationale", ""),
         "guard": verdict.get("message_zh" if locale == "zh-CN" else "message", ""),

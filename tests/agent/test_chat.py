@@ -159,7 +159,7 @@ def test_offline_asks_which_sku_when_none_is_named(client):
                                                 ("有什么待审批的？", "超过自动执行上限")])
 def test_offline_pending_shows_rationale_and_the_guards_numbers(client, message, guard):
     text = answer_of(ask(context(client, pending=lambda: PENDING), message))
-    assert "prop-7" in text and "cmp-a2" in text and "1.5 → 1.8" in text
+    assert "prop-7" in text and "cmp-a2" in text and "¥1.50 → ¥1.80" in text
     assert PENDING[0]["rationale"] in text and guard in text
     assert "threshold 10" in text and "change 20" in text and "2026-03-17 08:00" in text
 
