@@ -86,6 +86,7 @@ def bench(
     policies: Annotated[str | None, typer.Option(help="Comma-separated policies (default: all).")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the rows as JSON.")] = None,
     md_out: Annotated[Path | None, typer.Option("--md", help="Write the table as Markdown.")] = None,
+    chart: Annotated[Path | None, typer.Option(help="Draw each policy's share of the oracle as a PNG chart.")] = None,
 ) -> None:
     """Every policy on every scenario, each profit as a share of the oracle's. 所有策略在所有场景上的对比表。"""
     from dataclasses import asdict
@@ -108,6 +109,10 @@ def bench(
         md_out.write_text(table + "\n", encoding="utf-8")
     if json_out:
         json_out.write_text(json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=1), encoding="utf-8")
+    if chart:
+        from marketplace.bench_chart import share_chart
+
+        share_chart([asdict(r) for r in rows], chart)
 
 
 @app.command()

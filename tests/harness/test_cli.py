@@ -5,6 +5,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from marketplace import bench_chart
 from xiaoer_cli import app
 
 ROOT = Path(__file__).parents[2]
@@ -65,3 +66,21 @@ def test_demo_runs_the_agent_and_writes_reports_in_both_languages(tmp_path: Path
     reports = sorted(p.name for p in (tmp_path / "demo/reports").rglob("*.html"))
     # the run on day d reports on day d-1: three runs, two finished days
     assert set(reports) == {f"2026-03-0{d}.{loc}.html" for d in (2, 3) for loc in ("en", "zh-CN")}
+
+
+def test_bench_writes_the_table_its_rows_and_a_chart(tmp_path: Path) -> None:
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    (scenarios / "stockout.yaml").write_text((ROOT / "scenarios/stockout.yaml").read_text(encoding="utf-8"))
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["bench", "--scenarios", str(scenarios), "--policies", "noop,rules",
+                                 "--json", str(tmp_path / "rows.json"), "--md", str(tmp_path / "table.md"),
+                                 "--chart", str(out / "policies.png")])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "rows.json").read_text(encoding="utf-8"))
+    assert {(r["scenario"], r["policy"]) for r in rows} == {("stockout", p) for p in ("oracle", "noop", "rules")}
+    assert all(0 < r["share_of_oracle"] <= 1.02 for r in rows)
+    png = (out / "policies.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
+    assert bench_chart.main([str(tmp_path / "rows.json"), str(tmp_path / "again.png")]) == 0
+    assert (tmp_path / "again.png").read_bytes().startswith(b"\x89PNG")
