@@ -119,8 +119,10 @@ def read_request(text: str, shop: Shop) -> list[Call] | Unclear | None:
     skus = named_skus(text, [p["sku"] for p in shop.products])
     bare = _without(text, [*skus, *coupon_ids, *(c["id"] for c in shop.campaigns)])
     idea = coupon_idea(VALID_DAYS.sub(" ", DAILY.sub(" ", bare)), [])
+    if idea is not None and CREATE.search(bare):
+        return Unclear("cmd.later") if LATER.search(bare) else _coupons(text, bare, idea, skus)
     if idea is not None:
-        return _coupons(text, bare, idea, skus) if CREATE.search(bare) else None
+        return None  # a coupon idea to cost, not to create: chat_checks answers it
     change = _campaign_change(bare)
     if change is None:
         return None

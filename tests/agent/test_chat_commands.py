@@ -141,3 +141,8 @@ def test_any_text_gets_calls_a_question_or_nothing_and_never_an_error(text: str)
 
 def test_a_negative_value_is_asked_for_as_such_so_the_tool_refuses_it() -> None:
     assert calls("set a1's bid to -3") == [("propose_bid", {"campaign_id": "cmp-a1", "bid": -3.0})]
+
+
+def test_a_coupon_for_a_later_day_is_not_proposed_for_today() -> None:
+    got = read_request("create a 5 off 60 coupon on a1 from next week", SHOP)
+    assert isinstance(got, Unclear) and got.key == "cmd.later"
