@@ -81,6 +81,7 @@ def _queue_item(p: Proposal, locale: Locale, zone: ZoneInfo, titles: dict[str, s
         "id": p.id,
         "kind": text(f"kind.{p.kind}", locale, p.kind),
         "target": p.target,
+        "by": text(f"queue.by.{p.proposed_by}", locale, "") if p.proposed_by != "planner" else "",
         "title": titles.get(action.get("sku") or ""),
         "change": wording.change_text(action, locale),
         "rationale": (action.get("rationale_zh") if locale == "zh-CN" else None) or p.rationale

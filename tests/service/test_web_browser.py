@@ -407,6 +407,7 @@ def test_without_a_model_a_change_asked_for_in_the_chat_box_waits_in_the_queue_a
         expect(answer.locator(".say").last).to_contain_text("¥0.70")
         item = page.locator("article[data-proposal]")
         expect(item).to_have_count(1)  # the queue reloads in place
+        expect(item).to_contain_text("you asked in chat")
         pid = item.get_attribute("data-proposal")
         assert pid and site.proposal(pid).proposed_by == "owner-chat" and site.proposal(pid).action["bid"] == 0.7
         assert site.platform_admin.changes() == []
