@@ -31,7 +31,7 @@ from agent import records, storage
 from agent.graph import Plan, RunDeps, RunState, build_graph
 from agent.i18n import LOCALES
 from agent.report import render_html, render_json, render_markdown, save_rendered
-from agent.reporting import report_data
+from agent.reporting import daily_reports
 from agent.runner import start_or_continue
 from agent.storage_models import ProposalState, Run, RunStatus, as_utc, utcnow
 from agent.storage_proposals import ProposedBy
@@ -258,10 +258,10 @@ class Jobs:
     def _report(self, state: RunState, shop_name: str) -> dict[str, Any]:
         """Save the day's report in both languages (and write the files when asked); the LLM writes the narrative."""
         saved: dict[str, Any] = {}
-        for locale in LOCALES:  # the actions' reasons and the guard's messages are chosen per language
-            data = report_data(state, shop_name, locale)
-            if data is None:
-                return {}
+        reports = daily_reports(state, shop_name)
+        if not reports:
+            return {}
+        for locale, data in reports.items():
             view = data.model_copy(update={"narrative": self._narrative(data, locale)})
             texts = {"md": render_markdown(view), "html": render_html(view)}  # rendered once, stored and written
             with storage.session_scope(self.engine) as s:

@@ -35,14 +35,17 @@ def report_data(state: Mapping[str, Any], shop_name: str = "", locale: Locale = 
     )
 
 
+def daily_reports(state: Mapping[str, Any], shop_name: str = "") -> dict[Locale, ReportData]:
+    """The day's report in each language, since the actions' reasons and the guard's messages are chosen per
+    language; empty before there is any history."""
+    reports = {loc: report_data(state, shop_name, loc) for loc in LOCALES}
+    return {loc: data for loc, data in reports.items() if data is not None} if all(reports.values()) else {}
+
+
 def write_daily_report(state: dict[str, Any], out_dir: Path, shop_name: str = "") -> dict[str, str]:
-    """Write the report in both languages (reasons and guard messages in each); returns the paths
-    (empty before any history)."""
+    """Write the report in both languages; returns the paths (empty before any history)."""
     paths: dict[str, str] = {}
-    for loc in LOCALES:
-        data = report_data(state, shop_name, loc)
-        if data is None:
-            return {}
+    for loc, data in daily_reports(state, shop_name).items():
         paths.update({k: str(v) for k, v in write_report(data, out_dir, (loc,)).items()})
     return paths
 
