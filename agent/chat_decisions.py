@@ -53,9 +53,23 @@ def read_decisions(text: str, pending: list[dict[str, Any]]) -> dict[str, Answer
         answers.update({pid: verb for pid in named})
     if answers:
         return answers
+    if not _only_an_answer(text):
+        return None  # "I approve of the new report": talk, not an answer to the queue
     if len(set(verbs)) == 1 and (len(pending) == 1 or ALL.search(text) or "都" in text):
         return {p["id"]: verbs[0] for p in pending}
     return Unclear("decide.which", {"count": str(len(pending))})
+
+
+FILLER = re.compile(r"\b(please|pls|ok|okay|yes|it|this|that|them|those|these|everything|the|one|ones|all|every|"
+                    r"each|go|ahead)\b|请|吧|了|这个|那个|这些|那些|它|都|全部|所有|全都|每个|好的|好|可以|嗯", _I)
+
+
+def _only_an_answer(text: str) -> bool:
+    """Without a number or id, only a bare answer counts ("approve", "全部批准", "ok, reject them all")."""
+    rest = text
+    for _, pattern in VERBS:  # rejections first, so nothing of "不同意" is left
+        rest = pattern.sub(" ", rest)
+    return not re.search(r"[A-Za-z\u3400-\u9fff]", FILLER.sub(" ", rest))
 
 
 def _named(clause: str, pending: list[dict[str, Any]]) -> list[str] | Unclear:

@@ -61,3 +61,11 @@ def test_the_answer_says_what_became_of_each() -> None:
     assert lines[2].startswith("Rejected #3") and "will not run" in lines[2]
     zh = outcome_lines({P1: "approve"}, after[:1], PENDING, "zh-CN")
     assert zh[0].startswith("已批准 #1 出价") and "已在平台上执行" in zh[0]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("approve", {P1: "approve"}), ("ok, approve it", {P1: "approve"}), ("好的，批准吧", {P1: "approve"}),
+    ("I approve of the new report format", None), ("我同意你的分析", None),
+])
+def test_without_a_number_only_a_bare_answer_counts(text: str, expected: dict | None) -> None:
+    assert read_decisions(text, PENDING[:1]) == expected
