@@ -176,10 +176,12 @@ def _propose_for_owner(run: ChatRun, calls: list[chat_commands.Call], runtime: R
     by_name = {tool.name: tool for tool in propose_tools(run.ctx.client, run.sink)}
     fill = partial(chat_commands.fill_unsaid, calls=calls, policy=run.ctx.policy, client=run.ctx.client)
     results = _run_and_submit(run, ai, by_name, "owner-chat", fill)
+    queue = {p["id"]: n for n, p in enumerate(run.ctx.pending(), start=1)}  # read again: it holds them now
     lines = []
     for call, msg in zip(ai.tool_calls, results, strict=True):
         proposal = msg.artifact.get("proposal") if isinstance(msg.artifact, dict) else None
-        lines.append(chat_commands.outcome_line(proposal["action"], proposal, run.locale) if proposal else
+        lines.append(chat_commands.outcome_line(proposal["action"], proposal, run.locale, queue.get(proposal["id"]))
+                     if proposal else
                      t("cmd.not_recorded", run.locale, tool=call["name"], why=str(msg.content)))
     answer = "\n".join(["- " + line for line in lines] if len(lines) > 1 else lines)
     _stream_text(runtime, answer)

@@ -281,11 +281,14 @@ def describe(action: Action | dict[str, Any], locale: Locale) -> str:
     return text
 
 
-def outcome_line(action: dict[str, Any], outcome: dict[str, Any], locale: Locale) -> str:
-    """What became of one requested change: queued for approval, refused (and the nearest it allows), or kept."""
+def outcome_line(action: dict[str, Any], outcome: dict[str, Any], locale: Locale, number: int | None = None) -> str:
+    """What became of one requested change: queued for approval (as `number` in the queue, when known), refused
+    (and the nearest it allows), or kept."""
     what = describe(action, locale)
     message = outcome.get("message_zh") if locale == "zh-CN" else outcome.get("message")
     decision = outcome.get("decision")
+    if decision == "needs_approval" and number is not None:
+        return t("cmd.queued_as", locale, what=what, n=number)
     if decision == "needs_approval":
         return t("cmd.queued", locale, what=what, id=outcome.get("id"))
     if decision == "deny":

@@ -174,6 +174,9 @@ _STRINGS: dict[str, tuple[str, str]] = {
                    "for in chat never runs before you approve it in the queue.",
                    "{what}：已按你的限额检查，等你审批（提案 {id}）。"
                    "聊天里要求的改动，都要你在审批队列里批准后才执行。"),
+    "cmd.queued_as": ("{what}: checked against your limits, it waits for your approval as #{n} in your queue; "
+                      "say \"approve {n}\" to run it.",
+                      "{what}：已按你的限额检查，在审批队列里排第 {n} 项，等你批准；回复「批准第{n}个」即可执行。"),
     "cmd.refused": ("{what}: refused by your limits — {why}. Only a change to your policy lifts a limit.",
                     "{what}：超出你的限额，不能执行——{why}。只有修改策略才能放宽限额。"),
     "cmd.nearest": ("The nearest your limits accept: {what}.", "限额内最接近的做法：{what}。"),

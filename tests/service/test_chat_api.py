@@ -121,7 +121,7 @@ def test_without_a_model_a_change_the_owner_asks_for_is_guarded_queued_and_runs_
     assert kinds[-1] == "done" and "tool_call" in kinds and events[-1]["data"]["llm"] is False
     (proposal,) = [e["data"] for e in events if e["event"] == "proposal"]
     assert proposal["decision"] == "needs_approval" and proposal["action"]["bid"] == 0.7
-    assert proposal["id"] in events[-1]["data"]["answer"]
+    assert "#1 in your queue" in events[-1]["data"]["answer"] and "approve 1" in events[-1]["data"]["answer"]
     queue = service.http.get(f"/shops/{SHOP_A}/proposals?state=pending", headers=service.bearer(token)).json()
     assert [p["id"] for p in queue] == [proposal["id"]] and service.world.changes == []
 
