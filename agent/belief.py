@@ -156,6 +156,19 @@ def _search_estimates(p: dict, camp: dict | None, search: dict[int, dict], start
     return out
 
 
+def _learn_capacity(known: float | None, implied: float, budget_bound: bool) -> float:
+    """A running daily-capacity estimate (whole-site spend) after one more day's delivery.
+
+    A free day is noisy (Poisson counts on a log-normal day factor), so the estimate moves part
+    of the way. A budget-stopped day only bounds capacity from below: the estimate rises to that
+    bound at once, since the budget was set from the estimate and creeping up to it would keep
+    the next budgets, and the delivery, short for days.
+    """
+    if budget_bound:
+        return max(known or 0.0, implied)
+    return implied if known is None else known + SMOOTHING * (implied - known)
+
+
 def _whole_site_estimates(camp: dict | None, sug: dict | None, ws: dict[int, dict], start: date, day: int,
                           mem: dict) -> dict[str, float]:
     """Whole-site spend capacity at the lowest deliverable target ROI, from delivered spend."""
@@ -164,11 +177,7 @@ def _whole_site_estimates(camp: dict | None, sug: dict | None, ws: dict[int, dic
     if camp and last and camp["mode"] == "whole_site" and last["ad_spend"] > 0:
         target = max(camp["target_roi"], tmin)
         implied = last["ad_spend"] / ((tmin / target) ** GAMMA_PRIOR * _season(start, day - 1))
-        known = mem.get("smax")
-        if known is None:
-            mem["smax"] = implied
-        elif last["ad_spend"] < 0.9 * camp["budget"] or implied > known:  # budget-stopped: a lower bound
-            mem["smax"] = known + SMOOTHING * (implied - known)
+        mem["smax"] = _learn_capacity(mem.get("smax"), implied, last["ad_spend"] >= 0.9 * camp["budget"])
     return {"tmin": tmin, "gamma": GAMMA_PRIOR, "smax": mem.get("smax", SMAX_UNMEASURED)}
 
 

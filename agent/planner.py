@@ -2,17 +2,22 @@
 
 Each day it rebuilds the belief from the shop's own history (`agent.belief`), lets the
 model-predictive planner choose bids, budgets, campaign modes and coupons inside the owner's
-policy over the next weeks (stage 2, stock, the lowest price and events included), and turns
-each change into a typed action with its rationale and expected effect in numbers. Every
-action still goes through the guard; the planner's own respect for limits is a courtesy.
+policy over the next weeks (stage 2, stock, the lowest price and events included), keeps the
+budgets clear of the month's billing limit, and turns each change into a typed action with its
+rationale and expected effect in numbers. Every action still goes through the guard; the
+planner's own respect for limits is a courtesy.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from agent.belief import belief_world, expected_day
+from marketplace import bounds
 from marketplace.api import CouponBody, coupon_spec
+from marketplace.model import MONTH_BUDGET_DAYS
 from marketplace.strategies.oracle import BUDGET_HEADROOM, Oracle
 from marketplace.strategies.oracle_coupons import Op
 from marketplace.world import World
@@ -42,6 +47,7 @@ def plan(obs: dict[str, Any], policy: Policy, memory: dict[str, Any]) -> list[Ac
     ops = Oracle(world, lookahead=28).plan()[shop_id]
     before = expected_day(world)
     _apply(world, shop_id, ops)
+    ops = _clear_month_billing(world, shop_id, ops)
     after = expected_day(world)
     return [_action(op, ops, obs, world, before, after) for op in ops]
 
@@ -70,6 +76,40 @@ def _apply(world: World, shop_id: str, ops: list[Op]) -> None:
             world.stop_coupon(shop_id, op.target)
         elif op.kind == "create_coupon":
             world.create_coupon(shop_id, coupon_spec(CouponBody.model_validate(op.value), world.day))
+
+
+def _clear_month_billing(world: World, shop_id: str, ops: list[Op]) -> list[Op]:
+    """Raise the planned budgets that the month's billing limit would leave with no room to spend.
+
+    A campaign never bills more than 30.4× its daily budget in a calendar month (SPEC §3), so a
+    budget cut after heavy days can stop delivery outright. The plan values each setting at an
+    open budget; this keeps the room it assumed: billed this month + today's budget within
+    30.4× the budget, as far as the shop's caps allow. `world` already holds the plan.
+    """
+    c, rows = world.c, world.c.shop_rows[shop_id]
+    budget, active = c.settings.budget[rows], c.settings.active[rows] & c.settings.has_campaign[rows]
+    floor = np.ceil((c.state.month_spend[rows] + budget) / MONTH_BUDGET_DAYS * 100) / 100
+    want = np.where(active, np.minimum(np.maximum(floor, budget), bounds.sku_budget_cap(world)[rows]), budget)
+    room = bounds.shop_budget_room(world, shop_id) - float(budget[active].sum())
+    ops = list(ops)
+    for k in np.flatnonzero(want > budget + 0.5):
+        extra = float(want[k] - budget[k])
+        if extra > room:
+            continue
+        room -= extra
+        cid = f"cmp-{c.skus[rows[k]]}"
+        world.set_budget(shop_id, cid, float(want[k]))
+        _put_budget(ops, Op("budget", cid, float(want[k])))
+    return ops
+
+
+def _put_budget(ops: list[Op], new: Op) -> None:
+    """Set a campaign's budget op in place, or add it before the campaign is switched on."""
+    same = [i for i, o in enumerate(ops) if o.target == new.target and o.kind in ("budget", "status")]
+    if same and ops[same[0]].kind == "budget":
+        ops[same[0]] = new
+    else:
+        ops.insert(same[0] if same else len(ops), new)
 
 
 def _action(op: Op, ops: list[Op], obs: dict, world: World, before: dict, after: dict) -> Action:
@@ -137,6 +177,13 @@ def _ad_reason(world: World, row: int, before: dict, after: dict) -> dict[str, s
 def _budget_reason(spend: float, budget: float) -> dict[str, str]:
     """A budget that only follows the expected spend: say so, rather than a profit change of ¥0."""
     room = f"{BUDGET_HEADROOM:g}"
+    if budget > BUDGET_HEADROOM * spend + 2:
+        return {
+            "rationale": f"a campaign bills at most {MONTH_BUDGET_DAYS:g}× its daily budget in a month: ¥{budget:.2f} "
+                         f"keeps room this month for the expected ad spend of ¥{spend:.0f}/day",
+            "rationale_zh": f"每个计划一个月最多按日预算的 {MONTH_BUDGET_DAYS:g} 倍计费：¥{budget:.2f} 让本月仍能花出"
+                            f"预计的每天 ¥{spend:.0f} 广告费",
+        }
     return {
         "rationale": f"the budget follows the expected ad spend of ¥{spend:.0f}/day: ¥{budget:.2f} (about ×{room}) "
                      "leaves room for a busy day without tying up more of your daily spend cap",
