@@ -4,7 +4,8 @@ forward. The agent never sees the true parameters; what it cannot measure it tak
 priors (the literature ranges in SPEC §3) and from the platform's public suggestions.
 
 Estimates, per SKU, from the last days of metrics by traffic source:
-- organic visitors and conversion → `v0`, `base_cr` (rank lift and weekday season at priors);
+- organic visitors and conversion → `v0`, `base_cr` (rank lift and weekday season at priors); the
+  conversion leaves out days the SKU had no stock or sold out, which show visitors but no orders;
 - search clicks and cost → `kappa` (cost per click over the bid) and `cmax` (clicks at a bid
   scaled by the Hill curve), with the curve's midpoint `b50` from the platform's suggestion;
 - the stage-2 reserve `r2` from how far clicks fell once the campaign reported stage 2;
@@ -47,6 +48,9 @@ GAMMA_PRIOR = 1.5
 SMAX_UNMEASURED = 60.0  # whole-site spend capacity before any delivery was seen: modest, so a
 # switch away from measured search traffic needs evidence
 SUGGESTION_OVER_B50 = 1.2  # the platform suggests a stage-1 bid just above its curve's midpoint
+STOCK_MEMORY_DAYS = 28  # days of morning stock remembered per SKU (the metrics' look-back)
+LOW_STOCK_MARGIN = 1.5  # a day that began with less stock than this × its expected orders may have sold out
+CR_PRIOR, CR_PRIOR_VISITORS = 0.04, 20.0  # conversion prior and its weight in visitors
 ELASTICITY_PRIOR = {  # SPEC §3: price-sensitive 1.5–4, loyal 0.3–1, mean ≈ 2.6
     Segment.PRICE_SENSITIVE: 3.0, Segment.HIGH_VALUE: 0.65, Segment.NEW: 2.4, Segment.DORMANT: 2.2,
     Segment.CHURN_RISK: 2.0,
@@ -101,11 +105,10 @@ def _product(p: dict, camp: dict | None, sug: dict | None, hist: dict, start: da
     organic = [hist.get("organic", {}).get(d) for d in recent]
     organic = [(d, r) for d, r in zip(recent, organic, strict=True) if r is not None]
     visitors = sum(r["visitors"] for _, r in organic)
-    orders = sum(r["orders"] for _, r in organic)
     seasons = sum(_season(start, d) for d, _ in organic) or 1.0
     lift = 1 + 0.5 * np.tanh(p["sales_7d"] / 40.0)
     v0 = visitors / seasons / lift if organic else 30.0
-    base_cr = float(np.clip((orders + 0.04 * 20) / (visitors + 20), 0.002, 0.5))
+    base_cr = _conversion(hist, _morning_stock(p, hist, day, mem), day, mem)
     b50 = (sug["suggested_bid"] / (SUGGESTION_OVER_B50 * (2 if sug["stage"] == 2 else 1))) if sug else 1.0
     search = _search_estimates(p, camp, hist.get("search", {}), start, day, b50, mem)
     ws = _whole_site_estimates(camp, sug, hist.get("whole_site", {}), start, day, mem)
@@ -118,6 +121,63 @@ def _product(p: dict, camp: dict | None, sug: dict | None, hist: dict, start: da
     restock = Restock(**p["restock"]) if p.get("restock") else None
     return ProductSpec(sku=p["sku"], title=p["title"], price=p["price"], cost=p["cost"], shipping=p["shipping"],
                        commission=p["commission"], stock=p["stock"], restock=restock, market=market)
+
+
+def _restocked(p: dict, day: int) -> float:
+    """Units the platform's restock schedule adds at the start of `day` (before the day's sales)."""
+    r = p.get("restock")
+    return float(r["quantity"]) if r and day > 0 and day % r["every_days"] == 0 else 0.0
+
+
+def _morning_stock(p: dict, hist: dict, day: int, mem: dict) -> dict[int, float]:
+    """Stock each recent day began with, today's included (after that day's restock).
+
+    Today's comes from the observation and is remembered in `mem["stock"]` (day → units, JSON
+    keys); a day the agent did not see is worked back from the next one: it began with what the
+    next began with, less that day's restock, plus the units it sold.
+    """
+    known: dict[str, float] = mem.setdefault("stock", {})
+    known[str(day)] = p["stock"] + _restocked(p, day)
+    for key in [k for k in known if int(k) < day - STOCK_MEMORY_DAYS]:
+        del known[key]
+    out = {day: known[str(day)]}
+    for d in range(day - 1, max(0, day - STOCK_MEMORY_DAYS) - 1, -1):
+        sold = sum(src[d]["units"] for src in hist.values() if d in src)
+        out[d] = known.get(str(d), max(out[d + 1] - _restocked(p, d + 1), 0.0) + sold)
+    return out
+
+
+def _short_of_stock(hist: dict, stock: dict[int, float], d: int, cr: float) -> bool:
+    """Whether day `d`'s orders may have been cut by stock: it began with none, it sold out, or
+    it began with less than a margin over the orders its visitors were expected to bring."""
+    if d not in stock or stock[d] <= 0:
+        return True
+    sold = sum(src[d]["units"] for src in hist.values() if d in src)
+    if sold >= stock[d] - 1e-6:
+        return True
+    visitors = sum(hist.get(s, {}).get(d, {}).get("visitors", 0.0) for s in ("organic", "search"))
+    return stock[d] < LOW_STOCK_MARGIN * visitors * cr
+
+
+def _conversion(hist: dict, stock: dict[int, float], day: int, mem: dict) -> float:
+    """Organic conversion from the last `ESTIMATE_DAYS` days with stock to sell all day.
+
+    A day without stock has visitors but no orders, and a day that sold out has fewer orders than
+    its visitors would have made: counting them would teach the belief that nobody converts, and
+    the agent would under-value the SKU after a restock. Those days are skipped, looking further
+    back (up to the metrics' look-back) for days with stock; with none, the last estimate stands.
+    """
+    organic = hist.get("organic", {})
+    reference = mem.get("base_cr", CR_PRIOR)
+    days = [d for d in range(day - 1, max(0, day - STOCK_MEMORY_DAYS) - 1, -1)
+            if d in organic and not _short_of_stock(hist, stock, d, reference)][:ESTIMATE_DAYS]
+    if not days:
+        return float(np.clip(reference, 0.002, 0.5))
+    visitors = sum(organic[d]["visitors"] for d in days)
+    orders = sum(organic[d]["orders"] for d in days)
+    mem["base_cr"] = float(np.clip((orders + CR_PRIOR * CR_PRIOR_VISITORS) / (visitors + CR_PRIOR_VISITORS),
+                                   0.002, 0.5))
+    return mem["base_cr"]
 
 
 def _search_estimates(p: dict, camp: dict | None, search: dict[int, dict], start: date, day: int, b50: float,

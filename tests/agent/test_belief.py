@@ -1,10 +1,12 @@
 """The agent's estimates from its own history, and the budgets the planner derives from them."""
 
+import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from agent.belief import SMOOTHING, _learn_capacity
+from agent.belief import SMOOTHING, _learn_capacity, _product
 from agent.planner import _clear_month_billing
 from marketplace.model import MONTH_BUDGET_DAYS
 from marketplace.scenario import load_scenario
@@ -53,3 +55,70 @@ def test_month_billing_adds_a_budget_op_before_the_campaign_is_switched_on() -> 
 def test_month_billing_leaves_budgets_alone_with_room_to_bill_or_none_under_the_shop_caps() -> None:
     assert _clear_month_billing(_world(month_spend=100.0), SHOP, []) == []
     assert _clear_month_billing(_world(month_spend=30000.0), SHOP, []) == []
+
+
+# --- conversion and stock-outs ----------------------------------------------------------------------------------------
+
+PRODUCT = {"sku": "K-CASE", "title": "case", "price": 25.0, "cost": 8.0, "shipping": 3.0, "commission": 0.05,
+           "sales_7d": 20.0, "restock": {"every_days": 10, "quantity": 50}}
+START = date(2026, 3, 2)
+
+
+def _day(visitors: float, orders: float) -> dict[str, float]:
+    return {"visitors": visitors, "orders": orders, "units": orders, "refunds": 0.0, "ad_spend": 0.0, "clicks": 0.0}
+
+
+def _stock_history(sold: list[float], visitors: float = 100.0) -> dict:
+    """Organic metrics by day: `sold[d]` orders (one unit each) out of `visitors` a day."""
+    return {"organic": {d: _day(visitors, n) for d, n in enumerate(sold)}}
+
+
+def _base_cr(hist: dict, day: int, stock: int, mem: dict | None = None) -> float:
+    spec = _product({**PRODUCT, "stock": stock}, None, None, hist, START, day, {} if mem is None else mem)
+    return spec.market.base_cr
+
+
+IN_STOCK_CR = (6 * 5 + 0.04 * 20) / (6 * 100 + 20)  # six days of 5 orders from 100 visitors, with the prior
+
+
+def test_conversion_leaves_out_days_that_began_without_stock() -> None:
+    # 34 units: 5 a day sold on days 0–5, the last 4 on day 6; days 7–9 had visitors and nothing to
+    # sell; day 10 restocks. Counting the empty days would give (34 + 0.8) / (1000 + 20) ≈ 0.034.
+    hist = _stock_history([5] * 6 + [4] + [0] * 3)
+    assert _base_cr(hist, day=10, stock=0) == pytest.approx(IN_STOCK_CR)
+
+
+def test_conversion_leaves_out_stock_out_days_the_agent_remembered_each_morning() -> None:
+    sold = [5] * 6 + [4] + [0] * 3
+    hist, mem = _stock_history(sold), {}
+    for day in range(1, 11):  # the agent's mornings: what was left before the day's restock
+        seen = {"organic": {d: r for d, r in hist["organic"].items() if d < day}}
+        cr = _base_cr(seen, day, 34 - int(sum(sold[:day])), mem)
+    assert cr == pytest.approx(IN_STOCK_CR)
+    assert {k: mem["stock"][k] for k in ("6", "7", "9", "10")} == {"6": 4, "7": 0, "9": 0, "10": 50}
+    assert json.loads(json.dumps(mem)) == mem  # the memory is persisted as JSON
+
+
+def test_conversion_leaves_out_a_day_that_sold_out_before_its_end() -> None:
+    # Day 6 began with 3 units and sold them all by the evening: its 3 orders from 100 visitors
+    # understate its demand. Counting it would give (33 + 0.8) / (700 + 20) ≈ 0.047.
+    hist = _stock_history([5] * 6 + [3])
+    assert _base_cr(hist, day=7, stock=0) == pytest.approx(IN_STOCK_CR)
+
+
+def test_conversion_leaves_out_a_day_that_began_with_less_than_its_expected_orders() -> None:
+    # Day 6 began with 4 units, below 1.5 × the 4 orders 100 visitors are expected to bring; it sold 2,
+    # a day kept only because demand happened to be low. Counting it would give ≈ 0.0453.
+    hist = _stock_history([5] * 6 + [2])
+    assert _base_cr(hist, day=7, stock=2) == pytest.approx(IN_STOCK_CR)
+
+
+def test_conversion_keeps_its_last_estimate_while_every_recent_day_was_out_of_stock() -> None:
+    mem = {"base_cr": 0.05}
+    hist = {"organic": {d: _day(100.0, 0.0) for d in range(10, 40)}}
+    assert _base_cr(hist, day=40, stock=0, mem=mem) == pytest.approx(0.05)
+
+
+def test_conversion_still_counts_days_with_stock_and_no_orders() -> None:
+    hist = _stock_history([0] * 10)  # plenty of stock, nobody bought: a real signal, down to the floor
+    assert _base_cr(hist, day=10, stock=500) == pytest.approx(0.002)
