@@ -40,9 +40,11 @@ from agent import chat_commands, chat_decisions
 from agent.chat_decisions import Answer
 from agent.chat_i18n import message_locale, t
 from agent.chat_intents import answer_offline
+from agent.guarding import shop_state
 from agent.i18n import Locale
 from agent.jobs import DecisionError
 from agent.llm import TokenUsage, data_message, render_prompt, run_tool_calls
+from agent.observe import observe
 from agent.storage_proposals import ProposedBy
 from marketplace.client import PlatformClient, PlatformError
 from policies.actions import Action
@@ -174,15 +176,16 @@ def _propose_for_owner(run: ChatRun, calls: list[chat_commands.Call], runtime: R
     for tc in ai.tool_calls:
         runtime.stream_writer({"event": "tool_call", "data": {"name": tc["name"], "args": tc["args"]}})
     by_name = {tool.name: tool for tool in propose_tools(run.ctx.client, run.sink)}
-    fill = partial(chat_commands.fill_unsaid, calls=calls, policy=run.ctx.policy, client=run.ctx.client)
+    fill = partial(chat_commands.fill_unsaid, calls=calls, policy=run.ctx.policy,
+                   state=lambda: shop_state(observe(run.ctx.client)))
     results = _run_and_submit(run, ai, by_name, "owner-chat", fill)
     queue = {p["id"]: n for n, p in enumerate(run.ctx.pending(), start=1)}  # read again: it holds them now
     lines = []
-    for call, msg in zip(ai.tool_calls, results, strict=True):
+    for msg in results:
         proposal = msg.artifact.get("proposal") if isinstance(msg.artifact, dict) else None
         lines.append(chat_commands.outcome_line(proposal["action"], proposal, run.locale, queue.get(proposal["id"]))
                      if proposal else
-                     t("cmd.not_recorded", run.locale, tool=call["name"], why=str(msg.content)))
+                     t("cmd.not_recorded", run.locale, why=str(msg.content)))
     answer = "\n".join(["- " + line for line in lines] if len(lines) > 1 else lines)
     _stream_text(runtime, answer)
     return [ai, *results, AIMessage(answer)]

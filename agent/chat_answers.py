@@ -242,8 +242,9 @@ def answer_pending(a: Asked) -> str:
     for n, item in enumerate(items, start=1):
         decision = item.get("decision") or {}
         message = decision.get("message_zh" if loc == "zh-CN" else "message") or decision.get("message") or "—"
+        change = wording.change_text(item["action"], loc) if (item.get("action") or {}).get("kind") else "—"
         lines.append(t("pending.item", loc, n=n, id=item.get("id", "—"), kind=_kind(item.get("kind", ""), loc),
-                       target=item.get("target", "—"), change=action_change(item.get("action") or {}, loc)))
+                       target=item.get("target", "—"), change=change))
         lines.append(t("pending.why", loc, rationale=item.get("rationale") or "—"))
         lines.append(t("pending.guard", loc, message=message))
         if decision.get("numbers"):
@@ -263,16 +264,6 @@ def _kind(kind: str, loc: Locale) -> str:
 
 def _plain(v: Any) -> str:
     return f"{v:,.2f}".rstrip("0").rstrip(".") if isinstance(v, float) else str(v)
-
-
-def action_change(action: dict, loc: Locale) -> str:
-    """An action's change as the report and the page word it."""
-    return wording.change_text(action, loc) if action.get("kind") else "—"
-
-
-def coupon_words(type_: str, value: float, threshold: float, loc: Locale) -> str:
-    """A coupon's discount as the owner would say it: 满50减5 / ¥5 off ¥50, 9折 / 10% off."""
-    return wording.coupon_discount(str(type_), value, threshold, loc)
 
 
 def answer_which_sku(a: Asked) -> str:

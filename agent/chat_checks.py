@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from agent.chat_answers import AD_SOURCES, WEEK, Asked, coupon_words, div, num, ratio, share
+from agent import wording
+from agent.chat_answers import AD_SOURCES, WEEK, Asked, div, num, ratio, share
 from agent.chat_i18n import t
 from agent.guarding import shop_state
 from agent.i18n import Locale
@@ -111,7 +112,7 @@ def _coupon_on(a: Asked, idea: CouponIdea, sku: str, state: ShopState, rows: lis
     per_order = price * idea.value / 100 if percent else idea.value
     margin = float(econ.unit_margin(p_eff, cost, commission, shipping))
     floor = policy.profit.min_net_margin
-    lines = [t("coupon.head", loc, coupon=coupon_words(idea.type, idea.value, idea.threshold, loc), sku=sku,
+    lines = [t("coupon.head", loc, coupon=wording.coupon_discount(idea.type, idea.value, idea.threshold, loc), sku=sku,
                price=money(price)),
              t("coupon.cost", loc, cost=money(per_order), p_eff=money(p_eff)),
              t("coupon.margin", loc, margin=money(margin), share=share(div(margin, p_eff)), floor=share(floor),

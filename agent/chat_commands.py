@@ -33,6 +33,7 @@ from policies.domain import Segment
 from policies.guard import check
 from policies.ledger import Ledger
 from policies.limits import Policy
+from policies.state import ShopState
 from tools import ProposalSink, propose_tools
 
 _I = re.IGNORECASE
@@ -113,7 +114,7 @@ def read_request(text: str, shop: Shop) -> list[Call] | Unclear | None:
     """The propose calls `text` asks for, what is missing from it, or None when it asks for no change."""
     if PATTERNS["policy_change"].search(text):
         return None  # a limit is the owner's to change, in settings: chat_checks says so
-    coupon_ids = _named(text, [c["id"] for c in shop.coupons])
+    coupon_ids = named_skus(text, [c["id"] for c in shop.coupons])
     if coupon_ids and STOP.search(text):
         return [Call("propose_stop_coupon", {"coupon_id": cid, "rationale": _why(text)}) for cid in coupon_ids]
     skus = named_skus(text, [p["sku"] for p in shop.products])
@@ -151,7 +152,7 @@ def what_if(calls: list[Call], client: PlatformClient, policy: Policy, locale: L
     state = shop_state(observe(client))
     ledger = Ledger.open(state)
     lines = []
-    for action in fill_unsaid(sink.proposals, calls, policy, client):
+    for action in fill_unsaid(sink.proposals, calls, policy, lambda: state):
         verdict = check(action, policy, state, ledger)
         if verdict.denied:
             alt = verdict.alternative
@@ -160,7 +161,7 @@ def what_if(calls: list[Call], client: PlatformClient, policy: Policy, locale: L
         else:
             ledger = ledger.commit(action)
             lines.append(t("cmd.would_queue", locale, what=describe(action, locale)))
-    lines += [t("cmd.not_recorded", locale, tool="", why=e) for e in errors]
+    lines += [t("cmd.not_recorded", locale, why=e) for e in errors]
     return "\n".join(lines + [t("cmd.how_to_ask", locale)])
 
 
@@ -226,7 +227,7 @@ def _whole_site(campaigns: list[dict], text: str, bare: str) -> list[Call] | Unc
 
 def _campaigns(text: str, skus: list[str], campaigns: list[dict], bare: str) -> list[dict]:
     """The campaigns a request names: by id, by SKU, or all of them when it says "all"."""
-    ids = set(_named(text, [c["id"] for c in campaigns]))
+    ids = set(named_skus(text, [c["id"] for c in campaigns]))
     chosen = [c for c in campaigns if c["id"] in ids or c["sku"] in skus]
     return chosen or (list(campaigns) if ALL.search(bare) else [])
 
@@ -249,13 +250,15 @@ def _coupons(text: str, bare: str, idea: CouponIdea, skus: list[str]) -> list[Ca
     return [Call("propose_coupon", {**args, "sku": sku}, unsaid) for sku in targets]
 
 
-def fill_unsaid(actions: list[Action], calls: list[Call], policy: Policy, client: PlatformClient) -> list[Action]:
+def fill_unsaid(actions: list[Action], calls: list[Call], policy: Policy,
+                state: Callable[[], ShopState]) -> list[Action]:
     """Where the owner left a coupon's daily limit and quantity unsaid, the most the coupon budgets allow (the
-    guard's own clamp). Only unsaid numbers move: whatever the owner said goes to the guard as said."""
+    guard's own clamp). Only unsaid numbers move: whatever the owner said goes to the guard as said. `state` is
+    read only when something was left unsaid."""
     unsaid = {name for c in calls for name in c.unsaid}
     if not unsaid:
         return actions
-    fitted = fit_to_policy(actions, policy, shop_state(observe(client)))
+    fitted = fit_to_policy(actions, policy, state())
     return [_with_unsaid(a, fit, unsaid) for a, fit in zip(actions, fitted, strict=True)]
 
 
@@ -302,10 +305,6 @@ def outcome_line(action: dict[str, Any], outcome: dict[str, Any], locale: Locale
 def _why(text: str) -> str:
     quoted = " ".join(text.split())[:RATIONALE_CHARS]
     return f"The owner asked in chat / 店主在对话中要求: «{quoted}»"
-
-
-def _named(text: str, ids: list[str]) -> list[str]:
-    return named_skus(text, ids)
 
 
 def _without(text: str, ids: list[str]) -> str:
