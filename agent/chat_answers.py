@@ -17,6 +17,7 @@ from agent.chat_i18n import t
 from agent.i18n import Locale
 from agent.i18n import t as report_t
 from agent.report import money
+from agent.wording import ratio, share
 from marketplace.client import PlatformClient
 from policies.limits import Policy
 from tools.analysis_tools import unit_economics_facts
@@ -56,14 +57,6 @@ def num(x: float | None) -> str:
     if x is None:
         return "—"
     return f"{x:,.0f}" if abs(x - round(x)) < 0.05 else f"{x:,.1f}"
-
-
-def ratio(x: float | None) -> str:
-    return "—" if x is None else f"{x:.2f}"
-
-
-def share(x: float | None) -> str:
-    return "—" if x is None else f"{x * 100:.1f}%".replace("-", "\u2212")
 
 
 def change(now: float | None, before: float | None) -> str:

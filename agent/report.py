@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from agent import report_charts, wording
 from agent.i18n import LOCALES, Locale, t, t_or
 from agent.report_data import ANOMALY_PARAMS, ActionLine, Anomaly, CouponLine, ReportData, SkuRoi
-from agent.wording import DASH, MINUS, money
+from agent.wording import DASH, MINUS, money, ratio, share
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -30,16 +30,8 @@ def delta(now: float | None, before: float | None) -> str:
     return f"{'+' if pct > 0 else MINUS}{abs(pct):.1f}%"
 
 
-def _ratio(x: float | None) -> str:
-    return DASH if x is None else f"{x:.2f}"
-
-
-def _share(x: float | None) -> str:
-    return DASH if x is None else f"{x * 100:.1f}%".replace("-", MINUS)
-
-
 _PARAM_FORMAT: dict[str, Callable[[Any], str]] = {
-    "money": money, "ratio": _ratio, "share": lambda x: f"{x * 100:.0f}%", "days": lambda x: f"{x:.1f}", "text": str,
+    "money": money, "ratio": ratio, "share": lambda x: f"{x * 100:.0f}%", "days": lambda x: f"{x:.1f}", "text": str,
 }
 _SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -61,9 +53,9 @@ _KPIS: tuple[tuple[str, str, Callable[[Any], str], bool | None], ...] = (
     ("kpi.orders", "orders", lambda n: f"{n:,}", True),
     ("kpi.ad_spend", "ad_spend", money, None),
     ("kpi.coupon_cost", "coupon_cost", money, None),
-    ("kpi.roi", "roi", _ratio, True),
+    ("kpi.roi", "roi", ratio, True),
     ("kpi.gmv_per_yuan", "gmv_per_yuan", money, True),
-    ("kpi.net_margin", "net_margin", _share, True),
+    ("kpi.net_margin", "net_margin", share, True),
 )
 _GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("executed", ("executed",)), ("failed", ("failed",)), ("pending", ("pending",)),
@@ -128,7 +120,7 @@ def _coupon_view(c: CouponLine, locale: Locale) -> dict[str, Any]:
         "state": state, "flag": c.mostly_used, "estimated": estimated,
         "used_today": f"{c.used_today:,.0f}", "used": f"{c.used:,.0f} / {c.quantity:,}",
         "cost_today": ("≈" if estimated else "") + money(c.cost_today), "cost": money(c.cost),
-        "share": _share(c.order_share),
+        "share": share(c.order_share),
         "days_left": DASH if c.days_left is None else t("coupons.days", locale, days=c.days_left),
         "until": None if c.days_left is None else t("coupons.until", locale, end=c.end.strftime("%m-%d")),
         "lowest_price": t("coupons.counts" if c.counts_toward_lowest_price else "coupons.not_counted", locale),
@@ -167,7 +159,7 @@ def _view(data: ReportData, locale: Locale) -> dict[str, Any]:
         "kpis": _kpi_rows(data, locale),
         "spark": _sparkline(np.array([d.gmv for d in days])) if len(days) > 1 else None,
         "spark_days": len(days),
-        "skus": [{"sku": s.sku, "title": s.title, "roi": _ratio(s.roi), "break_even": _ratio(s.break_even_roi),
+        "skus": [{"sku": s.sku, "title": s.title, "roi": ratio(s.roi), "break_even": ratio(s.break_even_roi),
                   "below": s.roi < s.break_even_roi} for s in _worst_first(data.roi_by_sku)],
         "groups": groups,
         "anomalies": [{"sku": a.sku, "message": _anomaly_message(a, locale)} for a in data.anomalies],

@@ -24,6 +24,16 @@ def money(x: float | None) -> str:
     return MINUS + text if round(x, 2) < 0 else text
 
 
+def ratio(x: float | None) -> str:
+    """An ROI or other ratio to two decimals."""
+    return DASH if x is None else f"{x:.2f}"
+
+
+def share(x: float | None) -> str:
+    """A fraction as a percentage (0.372 → 37.2%), with a true minus sign."""
+    return DASH if x is None else f"{x * 100:.1f}%".replace("-", MINUS)
+
+
 def coupon_discount(type_: str, value: float, threshold: float, locale: Locale) -> str:
     """The discount alone: 满60减5 / ¥5 off ¥60, 9折 / 10% off, 无门槛减3 / ¥3 off, no minimum."""
     over = "_over" if threshold > 0 and type_ in ("percent", "share", "follow") else ""
