@@ -35,6 +35,7 @@ router = APIRouter(include_in_schema=False)
 router.include_router(web_chat.router)  # the chat box's POST /chat
 
 FormHandler = Callable[[Request, dict[str, str]], Response]
+OwnerFormHandler = Callable[[Request, dict[str, str], Owner], Response]
 _DONE = {"approve": "approved", "reject": "rejected", "edit": "edited"}  # decision → notice shown after it
 MAX_FORM_BYTES = 16_384
 KILL_NOTE, LIMITS_NOTE = "kill switch from the owner page", "limits from the owner page"
@@ -50,6 +51,27 @@ def _form_post(path: str) -> Callable[[FormHandler], FormHandler]:
 
         endpoint.__name__, endpoint.__doc__ = handler.__name__, handler.__doc__
         router.add_api_route(path, endpoint, methods=["POST"])
+        return handler
+
+    return register
+
+
+def _owner_post(path: str) -> Callable[[OwnerFormHandler], OwnerFormHandler]:
+    """Route POST `path` like `_form_post`, to `handler(request, form, owner)` only when the signed-in owner sent
+    it from our own page; without the cookie the answer is the sign-in page, without the form token (or from
+    another site) a refusal."""
+
+    def register(handler: OwnerFormHandler) -> OwnerFormHandler:
+        def verified(request: Request, form: dict[str, str]) -> Response:
+            owner = signed_in(request)
+            if owner is None:
+                return RedirectResponse(_home(form.get("lang")), status_code=303)
+            if not from_our_page(request, owner, form.get("csrf", "")):
+                return _refusal(_locale(form.get("lang"), owner.shop), "error.csrf")
+            return handler(request, form, owner)
+
+        verified.__name__, verified.__doc__ = handler.__name__, handler.__doc__
+        _form_post(path)(verified)
         return handler
 
     return register
@@ -83,12 +105,9 @@ def login(request: Request, form: dict[str, str]) -> Response:
     return response
 
 
-@_form_post("/logout")
-def logout(request: Request, form: dict[str, str]) -> Response:
+@_owner_post("/logout")
+def logout(request: Request, form: dict[str, str], owner: Owner) -> Response:
     """Forget the token in this browser."""
-    owner = _verified(request, form)
-    if isinstance(owner, Response):
-        return owner
     response = RedirectResponse(_home(form.get("lang")), status_code=303)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
@@ -96,12 +115,9 @@ def logout(request: Request, form: dict[str, str]) -> Response:
 
 # --- acting ---------------------------------------------------------------------------------------------------------
 
-@_form_post("/decide")
-def decide(request: Request, form: dict[str, str]) -> Response:
+@_owner_post("/decide")
+def decide(request: Request, form: dict[str, str], owner: Owner) -> Response:
     """Approve, reject or edit one pending proposal; the run resumes before the page comes back."""
-    owner = _verified(request, form)
-    if isinstance(owner, Response):
-        return owner
     locale = _locale(form.get("lang"), owner.shop)
     choice, pid = form.get("decision", ""), form.get("proposal_id", "")
     try:
@@ -115,12 +131,9 @@ def decide(request: Request, form: dict[str, str]) -> Response:
     return RedirectResponse(_home(form.get("lang"), notice=_DONE[choice]), status_code=303)
 
 
-@_form_post("/run")
-def run_now(request: Request, form: dict[str, str]) -> Response:
+@_owner_post("/run")
+def run_now(request: Request, form: dict[str, str], owner: Owner) -> Response:
     """Start today's run now (once a day, like the scheduler)."""
-    owner = _verified(request, form)
-    if isinstance(owner, Response):
-        return owner
     locale = _locale(form.get("lang"), owner.shop)
     with session_scope(request.app.state.engine) as session:
         has_policy = current_policy(session, owner.shop.id) is not None
@@ -136,15 +149,12 @@ def run_now(request: Request, form: dict[str, str]) -> Response:
     return RedirectResponse(_home(form.get("lang"), notice=f"run_{view.status}"), status_code=303)
 
 
-@_form_post("/policy/kill")
-def kill_switch(request: Request, form: dict[str, str]) -> Response:
+@_owner_post("/policy/kill")
+def kill_switch(request: Request, form: dict[str, str], owner: Owner) -> Response:
     """Pause Xiaoer (the policy's kill switch on: nothing executes) or resume it, as a new policy version.
 
     The form names the state wanted, so a second tap or a stale page never flips it back.
     """
-    owner = _verified(request, form)
-    if isinstance(owner, Response):
-        return owner
     locale = _locale(form.get("lang"), owner.shop)
     if form.get("pause") not in ("0", "1"):
         return _dashboard(request, owner, locale, error=text("error.invalid", locale, detail="pause"), status=400)
@@ -158,12 +168,9 @@ def kill_switch(request: Request, form: dict[str, str]) -> Response:
     return RedirectResponse(_home(form.get("lang"), notice="paused" if pause else "resumed"), status_code=303)
 
 
-@_form_post("/policy/limits")
-def edit_limits(request: Request, form: dict[str, str]) -> Response:
+@_owner_post("/policy/limits")
+def edit_limits(request: Request, form: dict[str, str], owner: Owner) -> Response:
     """Save the limits form as a new policy version; a refused value shows the form again, as typed, saying why."""
-    owner = _verified(request, form)
-    if isinstance(owner, Response):
-        return owner
     locale = _locale(form.get("lang"), owner.shop)
     entered, changes, problems = web_policy.read_form(form, locale)
     saved = False
@@ -228,16 +235,6 @@ def _secure(response: Response, csp: str) -> None:
     # Not no-referrer: under it browsers send `Origin: null` even on our own forms, and the origin check refuses them.
     response.headers.update({"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff",
                              "Referrer-Policy": "same-origin", "Cache-Control": "no-store"})
-
-
-def _verified(request: Request, form: dict[str, str]) -> Owner | Response:
-    """The owner behind a POST from our own page; else the answer to send (sign-in page, or a refusal)."""
-    owner = signed_in(request)
-    if owner is None:
-        return RedirectResponse(_home(form.get("lang")), status_code=303)
-    if not from_our_page(request, owner, form.get("csrf", "")):
-        return _refusal(_locale(form.get("lang"), owner.shop), "error.csrf")
-    return owner
 
 
 def _refusal(locale: Locale, key: str, status: int = 403) -> Response:

@@ -107,6 +107,20 @@ def test_policy_forms_without_the_cookie_go_to_sign_in(service: Service, owner) 
     assert len(history(service, token)) == 1
 
 
+@pytest.mark.parametrize("path", ["/logout", "/decide", "/run", "/policy/kill", "/policy/limits"])
+def test_every_owner_form_checks_the_form_token_and_the_cookie_before_acting(service: Service, owner, path) -> None:
+    token, csrf = owner
+    form = {"lang": "zh-CN", "decision": "reject", "proposal_id": "p1", "pause": "1"}
+    refused = service.http.post(path, data={**form, "csrf": "0" * 64})
+    assert refused.status_code == 403 and "表单已过期，请重试。" in refused.text
+    assert "chat-form" in service.http.get("/").text, "still signed in: logout refused too"
+    service.http.cookies.clear()
+    answer = service.http.post(path, data={**form, "csrf": csrf}, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/?lang=zh-CN"
+    assert len(history(service, token)) == 1, "nothing saved"
+    assert service.http.get(f"/shops/{SHOP_A}/runs", headers=service.bearer(token)).json() == [], "nothing ran"
+
+
 def test_limits_form_saves_the_values_as_entered_as_the_next_version(service: Service, owner) -> None:
     token, _ = owner
     before = history(service, token)[-1]["policy"]
