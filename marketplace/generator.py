@@ -64,7 +64,7 @@ def _shop(rng: np.random.Generator, number: int, n: int, days: int) -> dict[str,
         "segments": _segments(rng),
         "products": _products(rng, cols, skus),
         "campaigns": campaigns,
-        "coupons": _coupons(rng, cols, skus, days),
+        "coupons": _coupons(rng, cols, skus, days, prefix=f"S{number}"),
         "events": _events(rng, skus, days, number),
         "policy": _policy(campaigns, n),
     }
@@ -175,33 +175,36 @@ def _campaigns(rng: np.random.Generator, cols: dict[str, np.ndarray], skus: list
     return out
 
 
-def _coupons(rng: np.random.Generator, cols: dict[str, np.ndarray], skus: list[str], days: int) -> list[dict]:
-    """Two or three shop-wide coupons and about one SKU coupon per 50 SKUs (at most 40)."""
+def _coupons(rng: np.random.Generator, cols: dict[str, np.ndarray], skus: list[str], days: int,
+             prefix: str) -> list[dict]:
+    """Two or three shop-wide coupons (ids start with `prefix`, the shop's, as coupon ids are the platform's
+    and must differ between shops) and about one SKU coupon per 50 SKUs (at most 40)."""
     median = float(np.median(cols["price"]))
     threshold = float(np.ceil(median * 1.2 / 10) * 10)  # 满减 a little above the typical basket
     out: list[dict[str, Any]] = [
-        {"id": "shop-threshold", "type": CouponType.THRESHOLD.value, "threshold": threshold,
+        {"id": f"{prefix}-shop-threshold", "type": CouponType.THRESHOLD.value, "threshold": threshold,
          "value": float(min(MAX_COUPON_VALUE, max(2, round(threshold * rng.uniform(0.05, 0.1))))),
          "segments": [Segment.PRICE_SENSITIVE.value, Segment.NEW.value], "quantity": 5000, "daily_limit": 300},
-        {"id": "shop-follow", "type": CouponType.FOLLOW.value, "value": float(rng.integers(2, 6)),
+        {"id": f"{prefix}-shop-follow", "type": CouponType.FOLLOW.value, "value": float(rng.integers(2, 6)),
          "quantity": 3000, "daily_limit": 100},
     ]
     if rng.random() < 0.5:
         start = int(rng.integers(0, max(1, days // 2)))
-        out.append({"id": "shop-percent", "type": CouponType.PERCENT.value, "value": float(rng.integers(5, 11)),
-                    "start_day": start, "end_day": min(days - 1, start + 6), "quantity": 2000, "daily_limit": 150})
+        out.append({"id": f"{prefix}-shop-percent", "type": CouponType.PERCENT.value,
+                    "value": float(rng.integers(5, 11)), "start_day": start, "end_day": min(days - 1, start + 6),
+                    "quantity": 2000, "daily_limit": 150})
     picks = rng.choice(len(skus), size=min(40, max(1, len(skus) // 50)), replace=False)
-    return out + [_sku_coupon(rng, k, skus[row], float(cols["price"][row]), days)
+    return out + [_sku_coupon(rng, f"{prefix}-sku-{k}", skus[row], float(cols["price"][row]), days)
                   for k, row in enumerate(sorted(picks.tolist()), start=1)]
 
 
-def _sku_coupon(rng: np.random.Generator, k: int, sku: str, price: float, days: int) -> dict[str, Any]:
+def _sku_coupon(rng: np.random.Generator, cid: str, sku: str, price: float, days: int) -> dict[str, Any]:
     """One SKU coupon of a random type, worth a few percent of the price, for a week or two."""
     kind = CouponType(rng.choice([t.value for t in (CouponType.NO_THRESHOLD, CouponType.PERCENT,
                                                      CouponType.THRESHOLD, CouponType.SHARE)]))
     face = float(np.clip(round(price * rng.uniform(0.03, 0.1)), 1, MAX_COUPON_VALUE))
     start = int(rng.integers(0, days))
-    coupon: dict[str, Any] = {"id": f"sku-{k}", "type": kind.value, "sku": sku, "value": face,
+    coupon: dict[str, Any] = {"id": cid, "type": kind.value, "sku": sku, "value": face,
                               "start_day": start, "end_day": min(days - 1, start + int(rng.integers(3, 15))),
                               "quantity": int(rng.integers(1, 21)) * 100}
     if kind is CouponType.PERCENT:

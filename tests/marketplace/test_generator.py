@@ -38,6 +38,13 @@ def test_written_file_loads_back_equal(tmp_path: Path, skus: int, shops: int, da
     assert len(scenario.shops) == shops
 
 
+def test_a_many_shop_catalogue_makes_a_world() -> None:
+    world = World(generate(30, shops=3, seed=2, days=7))  # ids the platform keeps (coupons, campaigns) do not clash
+    world.step()
+    assert sorted(world.shops) == ["shop-1", "shop-2", "shop-3"]
+    assert len({c.id for c in world.coupons}) == len(world.coupons) == sum(len(s.coupons) for s in world.scenario.shops)
+
+
 def test_catalogue_is_varied_within_plausible_ranges() -> None:
     shop = generate(2000, seed=1).shops[0]
     price = np.array([p.price for p in shop.products])
