@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from marketplace.coupon_math import CouponBook
-from marketplace.model import EventBook, MarketState, Settings, SkuParams
+from marketplace.events import EventBook
+from marketplace.model import MarketState, Settings, SkuParams
 from marketplace.scenario import CouponSpec, Scenario
 from policies.domain import CampaignMode, CampaignStatus, CouponType, Segment
 

@@ -2,12 +2,13 @@
 
 Formulas follow SPEC.md section 3. With `rng=None` the step returns expected values (no
 noise); the oracle rolls that mode forward to plan. With a generator it draws Poisson and
-binomial counts on top of a day-level log-normal traffic factor.
+binomial counts on top of a day-level log-normal traffic factor. Coupons live in
+`marketplace.coupon_math`, promotion events in `marketplace.events`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from marketplace.coupon_math import (
     offered_lowest,
     per_coupon,
 )
+from marketplace.events import EventBook, enter_and_leave, traffic_multiplier
 
 SOURCES = ("organic", "search", "whole_site")
 STAGE1_CONVERSION = 0.6  # broad stage-1 audience converts at 0.6× the precise stage-2 one
@@ -353,60 +355,16 @@ def advance(params: SkuParams, state: MarketState, out: DayOutcome, ctx: DayCont
     return nxt
 
 
-@dataclass
-class EventBook:
-    """Promotion events as arrays over E events; `skus` is (E, N)."""
-
-    start: np.ndarray
-    end: np.ndarray
-    entry_ratio: np.ndarray
-    traffic_mult: np.ndarray
-    skus: np.ndarray
-
-    def take(self, index: np.ndarray) -> EventBook:
-        return replace(self, skus=self.skus[:, index])
-
-    @staticmethod
-    def empty(n: int) -> EventBook:
-        z = np.zeros(0)
-        return EventBook(start=z, end=z, entry_ratio=z, traffic_mult=z, skus=np.zeros((0, n), bool))
-
-
-def event_entry_price(params: SkuParams, state: MarketState, ratio: np.ndarray) -> np.ndarray:
-    """Event price the entry rule asks for: ratio × 30-day lowest price, never above list."""
-    return np.minimum(params.price, ratio * state.lowest_price)
-
-
-def affordable_at(params: SkuParams, price: np.ndarray) -> np.ndarray:
-    """Whether a unit sold at `price` keeps the owner's minimum net margin."""
-    margin = price * (1 - params.commission) - params.cost - params.shipping
-    return margin >= params.margin_floor * price
-
-
 def begin_day(
     params: SkuParams, state: MarketState, events: EventBook, weekday: int, month_start: bool
 ) -> tuple[MarketState, DayContext]:
-    """Restocks, the month's spend counter, and event entry/exit at the start of a day.
-
-    Entry is decided on an event's first day: the SKU joins when the event price its entry
-    rule asks for still keeps the owner's margin floor, and keeps that price to the end.
-    """
+    """Restocks, the month's spend counter, and event entry/exit (`marketplace.events`) at the start of a day."""
     st = state.copy()
     day = st.day
     if month_start:
         st.month_spend = np.zeros_like(st.month_spend)
     restock = (day > 0) & (day % params.restock_every == 0)
     st.stock = st.stock + np.where(restock, params.restock_qty, 0.0)
-    for e in range(len(events.start)):
-        if day == events.end[e] + 1:
-            leaving = st.event_id == e
-            st.event_id = np.where(leaving, -1, st.event_id)
-            st.event_price = np.where(leaving, params.price, st.event_price)
-        if day == events.start[e]:
-            price = event_entry_price(params, state, events.entry_ratio[e])
-            enter = events.skus[e] & (st.event_id < 0) & affordable_at(params, price)
-            st.event_id = np.where(enter, e, st.event_id)
-            st.event_price = np.where(enter, price, st.event_price)
-    mult = np.where(st.event_id >= 0, events.traffic_mult[np.maximum(st.event_id, 0)], 1.0) \
-        if len(events.start) else np.ones(params.n)
+    st.event_id, st.event_price = enter_and_leave(params, state, events)
+    mult = traffic_multiplier(events, st.event_id)
     return st, DayContext(day=day, weekday=weekday, month_start=month_start, event_mult=mult)

@@ -246,6 +246,15 @@ def test_event_entry_needs_price_within_ratio_of_the_30_day_lowest(coupons: list
         assert event_day.selling_price[0] == 100.0
 
 
+def test_sku_leaves_the_event_the_day_after_it_ends_at_list_price_and_traffic() -> None:
+    scenario = make_scenario([{**product(price=100.0), "cost": 50.0, "shipping": 5.0}], events=[EVENT])
+    world, days = run(scenario, EVENT["end_day"] + 2)
+    prices = [float(d.selling_price[0]) for d in days]
+    assert prices == [100.0] * 3 + [90.0] * 3 + [100.0]  # entry ratio 0.9 of the 30-day lowest, days 3–5
+    assert world.c.state.event_id[0] == -1
+    assert days[-1].visitors[0][0] < days[EVENT["end_day"]].visitors[0][0] / 2, "the event's traffic ends with it"
+
+
 # ---- determinism and vectorisation ------------------------------------------------------------
 
 def history(scenario: Scenario, days: int = 6) -> list[dict[str, np.ndarray]]:
