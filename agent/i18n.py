@@ -101,6 +101,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "coupons.until": ("to {end}", "至 {end}"),
     "coupons.scheduled": ("starts {start}", "{start} 开始"),
     "coupons.stopped": ("stopped", "已停用"),
+    "coupons.used_up": ("run out", "已用完"),
     "coupons.ended": ("ended", "已结束"),
     "coupons.estimated": ("Today's cost of a percent coupon (≈) is estimated from its average cost per use.",
                           "折扣券的今日成本（≈）按它平均每次使用的成本估算。"),

@@ -114,7 +114,8 @@ def _anomaly_message(a: Anomaly, locale: Locale) -> str:
 def _coupon_view(c: CouponLine, locale: Locale) -> dict[str, Any]:
     estimated = c.type == "percent" and c.used_today > 0
     state = {"live": None, "scheduled": t("coupons.scheduled", locale, start=c.start.strftime("%m-%d")),
-             "stopped": t("coupons.stopped", locale), "ended": t("coupons.ended", locale)}[c.status]
+             "stopped": t("coupons.stopped", locale), "used_up": t("coupons.used_up", locale),
+             "ended": t("coupons.ended", locale)}[c.status]
     return {
         "id": c.id, "terms": wording.coupon_terms(c.type, c.value, c.threshold, c.sku, c.segments, locale),
         "state": state, "flag": c.mostly_used, "estimated": estimated,

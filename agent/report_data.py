@@ -12,7 +12,7 @@ from agent.i18n import Locale
 ActionStatus = Literal["executed", "failed", "pending", "denied", "expired", "rejected"]
 AnomalyCode = Literal["stage2_cutoff", "roi_below_break_even", "stockout_risk", "lowest_price_risk", "other"]
 CouponType = Literal["threshold", "percent", "no_threshold", "share", "follow"]
-CouponStatus = Literal["live", "scheduled", "stopped", "ended"]
+CouponStatus = Literal["live", "scheduled", "stopped", "used_up", "ended"]
 MOSTLY_USED = 0.5  # a coupon on more than this share of the orders it covers mostly pays buyers who buy anyway
 
 
@@ -130,7 +130,8 @@ class CouponLine(_Data):
     threshold: float = Field(0.0, ge=0, description="Order value needed to use it; 0 for none.")
     sku: str | None = Field(None, description="The SKU it applies to; None for the whole shop.")
     segments: list[str] = Field(min_length=1, description="Buyer segments it targets, e.g. price_sensitive.")
-    status: CouponStatus = Field(description="ended: its last day was the report's day.")
+    status: CouponStatus = Field(description="used_up: its quantity ran out on the report's day; ended: its last "
+                                 "day was the report's day.")
     start: dt.date
     end: dt.date
     days_left: int | None = Field(None, ge=1, description="Days it still runs after the report's day; None once "
@@ -177,8 +178,8 @@ class ReportData(_Data):
     roi_by_sku: list[SkuRoi] = Field(default_factory=list)
     actions: list[ActionLine] = Field(default_factory=list)
     anomalies: list[Anomaly] = Field(default_factory=list)
-    coupons: list[CouponLine] = Field(default_factory=list, description="Live, scheduled and just stopped or "
-                                      "ended coupons; empty in reports stored before coupons were shown.")
+    coupons: list[CouponLine] = Field(default_factory=list, description="Live, scheduled and just stopped, used "
+                                      "up or ended coupons; empty in reports stored before coupons were shown.")
     narrative: str | None = Field(None, description="Written by an LLM if one ran; else a template sentence.")
 
     @model_validator(mode="after")

@@ -34,16 +34,19 @@ def _coupon(id: str, **kw: Any) -> dict[str, Any]:
             **kw}
 
 
-def _metric(day: int, sku: str, source: str, orders: float) -> dict[str, Any]:
+def _metric(day: int, sku: str, source: str, orders: float, coupon_cost: float = 0.0) -> dict[str, Any]:
     return {"day": day, "date": (dt.date(2026, 3, 2) + dt.timedelta(days=day)).isoformat(), "sku": sku,
-            "source": source, "orders": orders, "units": orders, "gmv": 60.0 * orders, "coupon_cost": 0.0,
+            "source": source, "orders": orders, "units": orders, "gmv": 60.0 * orders, "coupon_cost": coupon_cost,
             "ad_spend": 0.0, "refunds": 0.0, "refund_amount": 0.0}
 
 
-def _state(coupons: list[dict[str, Any]], outcomes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Day 10 of a shop with two SKUs: yesterday A1 had 10 orders and B2 5; the day before, many more."""
-    metrics = [_metric(9, "A1", "organic", 6), _metric(9, "A1", "search", 4), _metric(9, "B2", "organic", 5),
-               _metric(8, "A1", "organic", 100), _metric(8, "B2", "organic", 100)]
+def _state(coupons: list[dict[str, Any]], outcomes: list[dict[str, Any]] | None = None,
+           spent: float = 0.0) -> dict[str, Any]:
+    """Day 10 of a shop with two SKUs: yesterday A1 had 10 orders and B2 5, and coupons cost `spent`; the day
+    before, many more orders."""
+    metrics = [_metric(9, "A1", "organic", 6, spent / 2), _metric(9, "A1", "search", 4),
+               _metric(9, "B2", "organic", 5, spent / 2), _metric(8, "A1", "organic", 100, 40.0),
+               _metric(8, "B2", "organic", 100)]
     return {
         "shop_id": "s1", "run_id": "r1",
         "observation": {"day": TODAY, "date": "2026-03-12", "coupons": coupons, "metrics": metrics,
@@ -88,24 +91,74 @@ def test_coupon_numbers_come_from_the_coupon_list_and_yesterdays_orders():
     assert lines["pct-B2"].order_share == pytest.approx(0.4)
 
 
-def test_lists_live_scheduled_and_just_stopped_or_ended_coupons_in_that_order():
+def test_lists_live_scheduled_and_just_stopped_used_up_or_ended_coupons_in_that_order():
     lines = coupon_lines(_state([
         _coupon("stopped-today", status="stopped", stopped_day=TODAY),
         _coupon("stopped-before", status="stopped", stopped_day=TODAY - 3),
         _coupon("ended-yesterday", status="expired", end_day=TODAY - 1),
         _coupon("ended-before", status="expired", end_day=TODAY - 4, redeemed_last_day=9.0),
-        _coupon("used-up", status="exhausted"),
+        _coupon("used-up-yesterday", status="exhausted", quantity=201, remaining=0.0),
+        _coupon("used-up-before", status="exhausted", quantity=201, remaining=0.0, redeemed_last_day=9.0),
+        _coupon("used-up-and-ended-before", status="exhausted", quantity=201, remaining=0.0, end_day=TODAY - 3),
         _coupon("scheduled", status="scheduled", start_day=12, end_day=18, redeemed=0.0, cost=0.0,
                 redeemed_last_day=0.0),
         _coupon("live"),
-    ]))
+    ], spent=4 * 30.0))  # live, stopped today, ended and run out yesterday: ¥30 each (6 uses of ¥5)
     assert [(c.id, c.status) for c in lines] == [
-        ("live", "live"), ("scheduled", "scheduled"), ("stopped-today", "stopped"), ("ended-yesterday", "ended")]
+        ("live", "live"), ("scheduled", "scheduled"), ("stopped-today", "stopped"),
+        ("used-up-yesterday", "used_up"), ("ended-yesterday", "ended")]
     by_id = _by_id(lines)
     assert by_id["scheduled"].days_left == 9 and by_id["scheduled"].start == dt.date(2026, 3, 14)
     assert by_id["scheduled"].order_share is None  # it did not run yesterday
     assert by_id["stopped-today"].days_left is None and by_id["ended-yesterday"].days_left is None
     assert by_id["ended-yesterday"].used_today == 6  # its last day was the report's day
+    used_up = by_id["used-up-yesterday"]
+    assert (used_up.used_today, used_up.used, used_up.quantity, used_up.cost_today) == (6, 201, 201, 30.0)
+    assert used_up.days_left is None and used_up.orders_today == 10 and not used_up.mostly_used
+
+
+def test_a_used_up_coupon_is_listed_only_on_the_day_it_ran_out():
+    # The platform keeps a used-up coupon's uses of the last day it ran, whichever day that was: the day's coupon
+    # cost, less the live coupons' ¥30, says whether it was the report's day.
+    live, used_up = _coupon("live"), _coupon("used-up", status="exhausted", quantity=201, remaining=0.0)
+    assert [c.id for c in coupon_lines(_state([live, used_up], spent=60.0))] == ["live", "used-up"]
+    assert [c.id for c in coupon_lines(_state([live, used_up], spent=30.0))] == ["live"]
+    assert coupon_lines(_state([used_up])) == [], "no coupon cost on the day: it ran out before"
+    percent = _coupon("pct", type="percent", value=10.0, threshold=0.0, status="exhausted", quantity=4,
+                      redeemed=4.0, cost=10.0, redeemed_last_day=2.0, remaining=0.0)  # ≈¥5 on its last day
+    assert [c.id for c in coupon_lines(_state([percent], spent=4.2))] == ["pct"], "its cost is an estimate"
+    older = _coupon("older", status="exhausted", quantity=201, remaining=0.0, redeemed_last_day=9.0)  # ¥45
+    assert [c.id for c in coupon_lines(_state([older, used_up, live], spent=60.0))] == ["live", "used-up"]
+    assert [c.id for c in coupon_lines(_state([older, used_up, live], spent=105.0))] == ["live", "older", "used-up"]
+
+
+def test_a_coupon_that_ran_out_on_the_platform_is_listed_that_day_only():
+    # A whole-shop coupon of 50 runs out within days; another starts on day 2 and keeps the shop's coupon cost up.
+    scenario = load_scenario(Path(__file__).parents[2] / "scenarios/loyal_buyers.yaml")
+    shop = scenario.shops[0]
+    shop = shop.model_copy(update={"coupons": [shop.coupons[0].model_copy(update={"quantity": 50})]})
+    world = World(scenario.model_copy(update={"shops": [shop]}))
+    with in_process(world, admin_token="adm") as http:
+        client = PlatformClient(http, shop.id, world.token_for(shop.id))
+        client.create_coupon({"type": "no_threshold", "value": 5, "start_day": 2, "quantity": 5000,
+                              "valid_days": 20}, key="later")
+        reports = []
+        for _ in range(8):
+            AdminClient(http, "adm").advance(1)
+            obs = observe(client)
+            reports.append((obs, _by_id(coupon_lines({"observation": obs}))))
+    run_out = [(obs, lines) for obs, lines in reports if "broad-8" in lines and lines["broad-8"].status == "used_up"]
+    assert len(run_out) == 1, [sorted(lines) for _, lines in reports]
+    obs, lines = run_out[0]
+    day = world.shop_days[shop.id][obs["day"] - 1]
+    line = lines["broad-8"]
+    assert line.used == line.quantity == 50 and line.used_today > 0
+    others = sum(c.cost_today for c in lines.values() if c is not line)
+    assert line.cost_today == pytest.approx(day.coupon_cost - others, abs=0.05)
+    assert line.orders_today == pytest.approx(day.orders, abs=0.05)  # a whole-shop coupon: all the day's orders
+    later = [lines for o, lines in reports if o["day"] > obs["day"]]
+    assert later and all("broad-8" not in lines for lines in later)
+    assert any(c.used_today > 0 for lines in later for c in lines.values()), "the other coupon's cost came in"
 
 
 def test_no_orders_yesterday_on_its_sku_shows_a_dash():
@@ -184,6 +237,24 @@ def test_section_shows_every_figure_after_roi_by_sku():
     assert "3 天 · 至 03-14" in zh and "03-14 开始" in zh and "| 计入 |" in zh
 
 
+def test_a_coupon_that_ran_out_is_marked_so_with_its_cost_and_orders():
+    data = _report(coupon_lines(_state([_coupon("gone", status="exhausted", quantity=201, remaining=0.0)],
+                                       spent=30.0)))
+    for locale, mark in (("en", "run out"), ("zh-CN", "已用完")):
+        md = render_markdown(data, locale)
+        (row,) = [line for line in md.splitlines() if "gone" in line]
+        assert f"A1 · {'price-sensitive' if locale == 'en' else '价格敏感客'} · **{mark}**" in row
+        assert row.split(" | ")[1:] == ["6", "201 / 201", "¥30.00", "¥1,005.00", "60.0%", "—",
+                                        "counts |" if locale == "en" else "计入 |"]
+        html = render_html(data, locale)
+        cells = html.split('<table class="coupons">')[1].split("</table>")[0]
+        assert f'<span class="tag">{mark}</span>' in cells and "¥30.00" in cells and "60.0%" in cells
+    (stored,) = render_json(data)["coupons"]
+    assert (stored["status"], stored["cost_today"], stored["orders_today"], stored["used_today"]) == \
+        ("used_up", 30.0, 10.0, 6.0)
+    assert ReportData.model_validate(render_json(data)) == data
+
+
 @pytest.mark.parametrize("render", [render_markdown, render_html])
 def test_every_coupon_string_is_translated(render):
     coupons = [_coupon("c1", type=kind, value=value, threshold=threshold, status=status, stopped_day=TODAY,
@@ -196,13 +267,14 @@ def test_every_coupon_string_is_translated(render):
                    ("percent", 10.0, 50.0, "scheduled", EVERYONE, True),
                    ("no_threshold", 8.0, 0.0, "stopped", EVERYONE, True),
                    ("share", 3.0, 0.0, "expired", EVERYONE[:2] + EVERYONE[3:], False),
+                   ("threshold", 5.0, 60.0, "exhausted", ["dormant"], True),
                    ("share", 3.0, 40.0, "live", ["new"], False),
                    ("follow", 2.0, 0.0, "live", ["new"], False),
                    ("follow", 2.0, 30.0, "live", ["new"], False))]
     for i, c in enumerate(coupons):
         c["id"] = f"Q{i}"
-    lines = coupon_lines(_state(coupons))
-    assert {c.status for c in lines} == {"live", "scheduled", "stopped", "ended"}
+    lines = coupon_lines(_state(coupons, spent=9 * 45.0))  # every coupon listed, at 9 uses of ¥5
+    assert {c.status for c in lines} == {"live", "scheduled", "stopped", "used_up", "ended"}
     zh, en = render(_report(lines), "zh-CN"), render(_report(lines), "en")
     section = (lambda text, heading: _section(text, heading)) if render is render_markdown else \
         (lambda text, _: text.split('<table class="coupons">')[1].split("</section>")[0])
