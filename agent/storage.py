@@ -9,6 +9,7 @@ the proposal state machine (`agent.storage_proposals`) and the schema's migratio
 import hashlib
 import hmac
 import json
+import math
 import os
 import secrets
 from collections.abc import Collection, Iterator
@@ -129,7 +130,24 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)  # Chinese stays readable in the database
+    """JSON for a JSON column: Chinese kept readable, and no infinities or NaN.
+
+    JSON has no infinity: PostgreSQL refuses `Infinity` outright, and SQLite stores it as text that later
+    breaks the API's JSON answers. An infinite number (the lowest ROI a SKU that cannot keep the margin
+    floor would need; the percent change of a bid raised from zero) is stored as null, "no finite value",
+    as JavaScript's JSON.stringify does; the guard's message beside it says it in words.
+    """
+    return json.dumps(_finite(value), ensure_ascii=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 # --- shops ------------------------------------------------------------------------------------------------------------

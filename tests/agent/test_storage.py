@@ -483,6 +483,22 @@ def test_chinese_text_round_trips_and_is_stored_readable(db_url: str) -> None:
     engine.dispose()
 
 
+def test_infinite_numbers_are_stored_as_null_on_every_backend(db_url: str) -> None:
+    # A SKU below the margin floor needs an infinite ROI; a bid raised from zero changes by an infinite percent.
+    # PostgreSQL refuses JSON with Infinity (the run died there); SQLite took it and the API then failed to answer.
+    engine = make_engine(db_url)
+    init_db(engine)
+    expected = {"min_roi": float("inf"), "change": float("-inf"), "roi": float("nan"), "cap": 500.0,
+                "series": [1.0, float("inf")]}
+    with session_scope(engine) as session:
+        save_shop(session, "alpha", "Alpha")
+        pid = new_proposal(session, run_for(session), expected_effect=expected).id
+    with session_scope(engine) as session:
+        stored = get_proposal(session, pid).expected_effect
+    engine.dispose()
+    assert stored == {"min_roi": None, "change": None, "roi": None, "cap": 500.0, "series": [1.0, None]}
+
+
 def test_timestamps_come_back_timezone_aware_utc_and_naive_ones_are_refused(session: Session) -> None:
     run_id = run_for(session)
     session.expire_all()
