@@ -169,6 +169,10 @@ class Shop(SQLModel, table=True):
     # The key that signs what goes to the webhook (Standard Webhooks, `whsec_…`): shown to the admin once, never in
     # owner views, logs or the audit log. None on shops made before signing, whose reports go out unsigned.
     webhook_secret: str | None = Field(default=None, repr=False)
+    # The secret a rotation replaced, which still signs beside the new one until `previous_webhook_secret_until`
+    # so a receiver that has not switched yet keeps verifying; kept out of every view like the secret itself.
+    previous_webhook_secret: str | None = Field(default=None, repr=False)
+    previous_webhook_secret_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -20,7 +20,7 @@ from agent.service.schemas import (
     TokenPublic,
     WebhookSecretIssued,
 )
-from agent.service.webhook import new_webhook_secret
+from agent.service.webhook import new_webhook_secret, rotate_secret
 from agent.storage import (
     AuditKind,
     Shop,
@@ -31,6 +31,7 @@ from agent.storage import (
     issue_token,
     save_policy,
     save_shop,
+    utcnow,
 )
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=responses(401, 403))
@@ -87,12 +88,16 @@ def update_shop(shop_id: str, body: ShopUpdate, _: AdminDep, session: SessionDep
 @router.post("/shops/{shop_id}/webhook-secret", response_model=WebhookSecretIssued,
              summary="Rotate the webhook signing secret", responses=responses(404))
 def rotate_webhook_secret(shop_id: str, _: AdminDep, session: SessionDep) -> WebhookSecretIssued:
-    """A new secret signs the shop's reports from now on and the old one no more. It is in this answer only."""
+    """A new secret signs the shop's reports from now on; for 24 hours the old one signs too (a second signature
+    in `webhook-signature`), so the receiver keeps verifying while it switches. The new one is in this answer only.
+    """
     shop = _shop(session, shop_id)
-    shop.webhook_secret = new_webhook_secret()
+    secret = rotate_secret(shop, utcnow())
     session.add(shop)
-    audit(session, shop_id=shop.id, event=AuditKind.WEBHOOK_SECRET_ROTATED, actor=ADMIN_ACTOR)
-    return WebhookSecretIssued(shop_id=shop.id, webhook_secret=shop.webhook_secret)
+    until = shop.previous_webhook_secret_until
+    audit(session, shop_id=shop.id, event=AuditKind.WEBHOOK_SECRET_ROTATED, actor=ADMIN_ACTOR,
+          detail={"previous_signs_until": until.isoformat() if until else None})
+    return WebhookSecretIssued(shop_id=shop.id, webhook_secret=secret)
 
 
 @router.post("/shops/{shop_id}/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenIssued,

@@ -1,7 +1,9 @@
 """Push a shop's daily report to its webhook: signed JSON over HTTP, retried with capped backoff, each outcome audited.
 
 Signatures follow Standard Webhooks (https://www.standardwebhooks.com/), so a receiver checks them with any of
-its libraries: `webhook-id`, `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256>`.
+its libraries: `webhook-id`, `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256>`. For a day after
+the secret is rotated a delivery carries two signatures (`v1,<new> v1,<old>`), so a receiver still holding the old
+secret keeps verifying while it is updated.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,11 +35,29 @@ log = logging.getLogger(__name__)
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 ACTOR = "webhook"
 SECRET_PREFIX = "whsec_"
+SECRET_OVERLAP = timedelta(hours=24)  # how long a rotated-out secret still signs beside the new one
 
 
 def new_webhook_secret() -> str:
     """A fresh signing secret as Standard Webhooks writes it: `whsec_` and base64 of 32 random bytes."""
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def rotate_secret(shop: Shop, now: datetime) -> str:
+    """Give `shop` a new signing secret, the one it had still signing beside it until `now` + SECRET_OVERLAP;
+    returns the new one. A second rotation within that day retires the oldest secret at once."""
+    shop.previous_webhook_secret = shop.webhook_secret
+    shop.previous_webhook_secret_until = now + SECRET_OVERLAP if shop.webhook_secret else None
+    shop.webhook_secret = new_webhook_secret()
+    return shop.webhook_secret
+
+
+def signing_secrets(shop: Shop, now: datetime) -> list[str]:
+    """The secrets that sign a delivery at `now`: the shop's own and, until its overlap ends, the one a rotation
+    replaced; none for a shop made before signing."""
+    until = shop.previous_webhook_secret_until
+    previous = shop.previous_webhook_secret if until is not None and now < until else None
+    return [s for s in (shop.webhook_secret, previous) if s]
 
 
 @dataclass(frozen=True)
@@ -106,11 +126,11 @@ def push_report(
     """POST the report to `shop.webhook_url`, retrying with backoff; True once the receiver answered 2xx.
 
     Every try carries the same `Idempotency-Key` and `webhook-id`, so a receiver can drop a repeat
-    whose first answer got lost, and is signed anew with the shop's `webhook_secret` at its own
-    `webhook-timestamp`, so it passes a receiver's freshness check. A shop without a secret (made
-    before signing) still gets its report, unsigned, and the audit says so. The outcome (not each
-    try) is written to the shop's audit log. A shop without a webhook URL is not an error: nothing
-    is sent and False comes back.
+    whose first answer got lost, and is signed anew with the shop's `webhook_secret` (and, for a day
+    after a rotation, the previous one) at its own `webhook-timestamp`, so it passes a receiver's
+    freshness check. A shop without a secret (made before signing) still gets its report, unsigned,
+    and the audit says so. The outcome (not each try) is written to the shop's audit log. A shop
+    without a webhook URL is not an error: nothing is sent and False comes back.
     """
     if not shop.webhook_url:
         return False
@@ -121,12 +141,17 @@ def push_report(
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
     key = _delivery_key(report)
     headers = {"Idempotency-Key": key, "User-Agent": "xiaoer-webhook/1", "Content-Type": "application/json"}
-    signer = Webhook(shop.webhook_secret) if shop.webhook_secret else None
-    delivery = Delivery(url=shop.webhook_url, signed=signer is not None)
+    delivery = Delivery(url=shop.webhook_url, signed=bool(shop.webhook_secret))
+
+    def signed_headers() -> dict[str, str]:
+        now = clock()
+        signers = [Webhook(s) for s in signing_secrets(shop, datetime.fromtimestamp(now, UTC))]
+        return {**headers, **sign_headers(key, body, signers, now)}
+
     own_client = client is None
     http = client or httpx.Client(timeout=10.0, follow_redirects=False)
     try:
-        _deliver(http, delivery, body, lambda: {**headers, **sign_headers(key, body, signer, clock())}, backoff, sleep)
+        _deliver(http, delivery, body, signed_headers, backoff, sleep)
     finally:
         if own_client:
             http.close()
@@ -150,13 +175,15 @@ def push_run_report(engine: Engine, shop_id: str, run_id: str, **options: Any) -
     return push_report(shop, report, engine=engine, **options)
 
 
-def sign_headers(msg_id: str, body: bytes, signer: Webhook | None, now: float) -> dict[str, str]:
-    """Standard Webhooks headers for one try: the delivery's id, this try's time and, given a secret, the signature."""
+def sign_headers(msg_id: str, body: bytes, signers: list[Webhook], now: float) -> dict[str, str]:
+    """Standard Webhooks headers for one try: the delivery's id, this try's time and, given secrets, one signature
+    by each, space-separated (a receiver accepts the delivery when any of them matches its secret)."""
     seconds = int(now)
     headers = {"webhook-id": msg_id, "webhook-timestamp": str(seconds)}
-    if signer is not None:
+    if signers:
         # The library signs text; the body is UTF-8 JSON, so the signed bytes are exactly the ones sent.
-        headers["webhook-signature"] = signer.sign(msg_id, datetime.fromtimestamp(seconds, UTC), body.decode())
+        at = datetime.fromtimestamp(seconds, UTC)
+        headers["webhook-signature"] = " ".join(signer.sign(msg_id, at, body.decode()) for signer in signers)
     return headers
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
+from agent.service.webhook import SECRET_OVERLAP, rotate_secret
 from agent.storage import (
     audit_log,
     get_shop,
@@ -143,7 +144,21 @@ def test_an_older_database_is_upgraded_by_init_db_with_its_rows(engine: Engine, 
     with session_scope(engine) as session:
         shop = get_shop(session, "alpha")
         assert shop is not None and (shop.name, shop.webhook_url) == ("阿尔法小店", "https://example.test/hook")
+        assert (shop.webhook_secret, shop.previous_webhook_secret, shop.previous_webhook_secret_until) == (None,) * 3
         assert [(e.event, e.detail) for e in audit_log(session, "alpha")] == [("executed", {"ok": True})]
+
+
+def test_a_rotated_webhook_secret_and_its_end_are_stored_by_the_revisions_columns(engine: Engine) -> None:
+    migrate(engine)
+    with session_scope(engine) as session:
+        shop = save_shop(session, "alpha", "阿尔法小店", webhook_url="https://example.test/hook")
+        shop.webhook_secret = "whsec_old"
+        new = rotate_secret(shop, NOW)
+
+    with session_scope(engine) as session:
+        shop = get_shop(session, "alpha")
+        assert shop is not None and (shop.webhook_secret, shop.previous_webhook_secret) == (new, "whsec_old")
+        assert shop.previous_webhook_secret_until == NOW + SECRET_OVERLAP  # aware UTC on either backend
 
 
 def test_a_revision_that_copies_a_table_keeps_the_rows_that_refer_to_it(engine: Engine) -> None:
