@@ -87,12 +87,15 @@ def bench(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the rows as JSON.")] = None,
     md_out: Annotated[Path | None, typer.Option("--md", help="Write the table as Markdown.")] = None,
     chart: Annotated[Path | None, typer.Option(help="Draw each policy's share of the oracle as a PNG chart.")] = None,
+    seeds: Annotated[int, typer.Option(min=1, help="Runs per scenario: its seed, then seed+1, …; the table gives the "
+                                       "median share of the oracle and its range. 每个场景的运行次数（种子依次加一），"
+                                       "表中给出中位数及最小–最大范围。")] = 1,
 ) -> None:
     """Every policy on every scenario, each profit as a share of the oracle's. 所有策略在所有场景上的对比表。"""
     from dataclasses import asdict
 
     from marketplace.harness import bench as run_bench
-    from marketplace.harness import bench_markdown, scenario_files
+    from marketplace.harness import bench_json, bench_markdown, scenario_files
     from marketplace.strategies.base import strategy_names
 
     names = policies.split(",") if policies else strategy_names()
@@ -100,15 +103,15 @@ def bench(
     if not files:
         console.print(f"[red]--scenarios: no *.yaml files in {scenarios}[/red]")
         raise typer.Exit(2)
-    total_days = sum(_load(f).horizon_days for f in files) * len(set(names) | {"oracle"})
-    with _progress(total_days, "bench") as advance:
-        rows = run_bench(files, names, progress=advance)
+    total_days = sum(_load(f).horizon_days for f in files) * len(set(names) | {"oracle"}) * seeds
+    with _progress(total_days, "bench" if seeds == 1 else f"bench · {seeds} seeds / {seeds} 个种子") as advance:
+        rows = run_bench(files, names, progress=advance, seeds=seeds)
     table = bench_markdown(rows)
     typer.echo(table)
     if md_out:
         md_out.write_text(table + "\n", encoding="utf-8")
     if json_out:
-        json_out.write_text(json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=1), encoding="utf-8")
+        json_out.write_text(json.dumps(bench_json(rows), ensure_ascii=False, indent=1), encoding="utf-8")
     if chart:
         from marketplace.bench_chart import share_chart
 
@@ -180,6 +183,12 @@ def _wire_serve() -> None:
     app.command("serve")(serve_command)
 
 
+def _wire_worker() -> None:
+    from agent.cli_worker import worker_command
+
+    app.command("worker")(worker_command)
+
+
 def _wire_generator() -> None:
     try:
         from marketplace.generator import app as generator_app
@@ -191,6 +200,7 @@ def _wire_generator() -> None:
 _wire_generator()
 _wire_run()
 _wire_serve()
+_wire_worker()
 
 if __name__ == "__main__":
     app()

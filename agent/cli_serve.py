@@ -58,6 +58,11 @@ def serve_command(
     updates: dict[str, Any] = {"public_url": settings.public_url or url}
     if scheduler is not None:
         updates["scheduler"] = scheduler
+    if with_platform is not None and settings.queue_url is not None:
+        _say("--with-platform: the simulated platform lives in this process, out of the workers' reach, so runs "
+             "happen here (XIAOER_QUEUE_URL is not used).\n"
+             "--with-platform：模拟平台在本进程内，工作进程访问不到，因此运行在本进程进行（不使用 XIAOER_QUEUE_URL）。")
+        updates["queue_url"] = None
     settings = settings.model_copy(update=updates)
     if settings.database_url is None:
         settings.home.mkdir(parents=True, exist_ok=True)
@@ -81,6 +86,9 @@ def _serve_stored_shops(settings: ServiceSettings, engine: Engine, url: str, hos
     with storage.session_scope(engine) as s:
         shops = s.exec(select(func.count()).select_from(storage.Shop)).one()
     _say(f"Xiaoer 店小二: owner page 店主页面 {url}/ · API docs 接口文档 {url}/docs · {shops} shop(s) 家店铺")
+    if settings.queue_url is not None and settings.scheduler:
+        _say("Daily runs go on the Redis queue (XIAOER_QUEUE_URL) for `xiaoer worker` processes to run.\n"
+             "每日运行放入 Redis 队列（XIAOER_QUEUE_URL），由 `xiaoer worker` 进程执行。")
     if not shops:
         _say("No shops yet: set XIAOER_ADMIN_TOKEN and create one with POST /admin/shops, or try "
              "`xiaoer serve --with-platform scenarios/price_sensitive.yaml`.\n"

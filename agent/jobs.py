@@ -13,7 +13,6 @@ action already written is never written again under a new key.
 from __future__ import annotations
 
 import logging
-import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from sqlmodel import select
 from agent import records, storage
 from agent.graph import Plan, RunDeps, RunState, build_graph
 from agent.i18n import LOCALES
+from agent.locks import LocalLocks, ShopLocks
 from agent.report import render_html, render_json, render_markdown, save_rendered
 from agent.reporting import daily_reports
 from agent.runner import start_or_continue
@@ -43,6 +43,7 @@ from policies.limits import AutonomyRule, Policy, parse_policy
 log = logging.getLogger(__name__)
 DecisionKind = Literal["approve", "reject", "edit"]
 _IDENTITY = ("kind", "campaign_id", "coupon_id", "sku")  # what an edit may not change
+SWEEP = "*expiry-sweep*"  # the lock the approval-expiry sweep holds (no shop id has asterisks)
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class Jobs:
     platform: shop id → a PlatformClient for that shop (token and URL from the shop's settings).
     out_dir: when set, reports are also written there as files.
     now: the clock (tests move it).
+    locks: one run step at a time per shop; `RedisLocks` when other processes drive the same shops.
     llm: a chat model that plans with the tools and writes the report narrative, or None.
     """
 
@@ -97,8 +99,7 @@ class Jobs:
     llm: Any = None
     on_node: Callable[[str, RunState], None] | None = None  # progress and tests
     on_llm_tokens: Callable[[int], None] | None = None  # e.g. the service's metrics counter
-    _locks: dict[str, threading.Lock] = field(default_factory=dict, init=False, repr=False)
-    _guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    locks: ShopLocks = field(default_factory=LocalLocks)
 
     # --- the three entry points -----------------------------------------------------------------------------------
     def run_daily(self, shop_id: str, *, actor: str = "scheduler") -> RunView:
@@ -107,7 +108,7 @@ class Jobs:
         Raises storage.RunExists when the shop already has a run for that date that is waiting or
         done (one run per shop per day); LookupError when the shop or its policy is missing.
         """
-        with self._lock(shop_id):
+        with self.locks(shop_id):
             policy = self._policy(shop_id)
             client = self.platform(shop_id)
             today = client.shop()
@@ -133,7 +134,7 @@ class Jobs:
         """
         if not decisions:
             raise DecisionError("no decisions given", field="decisions", code="invalid")
-        with self._lock(shop_id):
+        with self.locks(shop_id):
             return self._decide(shop_id, decisions, actor)
 
     def _decide(self, shop_id: str, decisions: dict[str, OwnerDecision], actor: str) -> list[RunView]:
@@ -174,7 +175,7 @@ class Jobs:
         """
         if not actions:
             return []
-        with self._lock(shop_id):
+        with self.locks(shop_id):
             policy = _ask_first(self._policy(shop_id))
             client = self.platform(shop_id)
             today = client.shop()
@@ -190,7 +191,15 @@ class Jobs:
                 for p, v in zip(state["proposals"], state["verdicts"], strict=True)]
 
     def expire_due(self) -> list[str]:
-        """Expire pending proposals past their expiry in every shop, and tell their runs. Returns the ids."""
+        """Expire pending proposals past their expiry in every shop, and tell their runs. Returns the ids.
+
+        One sweep at a time, across processes too when the locks are shared: two sweeps never expire
+        (and resume) the same proposal twice.
+        """
+        with self.locks(SWEEP):
+            return self._expire_due()
+
+    def _expire_due(self) -> list[str]:
         now = self._now()
         with storage.session_scope(self.engine) as s:
             expired = [(p.id, p.run_id, p.shop_id) for p in storage.expire_due(s, now)]
@@ -199,7 +208,7 @@ class Jobs:
             by_run.setdefault((shop_id, run_id), {})[pid] = {"decision": "expire", "by": "system",
                                                               "at": now.isoformat()}
         for (shop_id, run_id), answers in by_run.items():
-            with self._lock(shop_id):
+            with self.locks(shop_id):
                 self._drive(self._run(run_id), self._policy(shop_id), self.platform(shop_id), {"decisions": answers})
         return [pid for pid, _, _ in expired]
 
@@ -304,11 +313,6 @@ class Jobs:
             if run is None:
                 raise LookupError(f"run {run_id!r} not found")
             return run
-
-    def _lock(self, shop_id: str) -> threading.Lock:
-        """One run step at a time per shop, whoever asks (scheduler, API, page)."""
-        with self._guard:
-            return self._locks.setdefault(shop_id, threading.Lock())
 
     def _now(self) -> datetime:
         return as_utc(self.now()) if self.now else utcnow()

@@ -1,4 +1,5 @@
-"""Fixtures for every test: a real PostgreSQL server and a real Chromium, started only for the tests that ask."""
+"""Fixtures for every test: a real PostgreSQL server, a real Redis server and a real Chromium, started only for the
+tests that ask."""
 
 from collections.abc import Iterator
 
@@ -6,6 +7,7 @@ import pytest
 from browser import ensure_chromium
 from pg import PostgresUnavailable, create_database, drop_database, start_server
 from playwright.sync_api import Browser, Playwright, sync_playwright
+from redis_server import RedisUnavailable, start_redis
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +33,34 @@ def pg_database(postgres_url: str) -> Iterator[str]:
     url = create_database(postgres_url)
     yield url
     drop_database(postgres_url, url)
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> Iterator[str]:
+    """The URL of a throwaway Redis server for this test session (installed by scripts/ensure-redis on first use).
+
+    Never skips, for the same reason as `postgres_url`.
+    """
+    try:
+        server = start_redis()
+    except RedisUnavailable as exc:
+        raise pytest.fail.Exception(str(exc), pytrace=False) from None
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> Iterator[str]:
+    """The session's Redis server, emptied before and after each test that uses it."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server_url)
+    client.flushdb()
+    yield redis_server_url
+    client.flushdb()
+    client.close()
 
 
 @pytest.fixture(scope="session")

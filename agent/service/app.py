@@ -28,6 +28,7 @@ from agent.service import (
     routes_shop,
     web,
 )
+from agent.service.fanout import RunQueue, shop_locks
 from agent.service.platform import ShopPlatforms
 from agent.service.schedule import start_scheduler, stop_scheduler
 from agent.service.settings import ServiceSettings
@@ -78,11 +79,12 @@ def create_app(
         with ExitStack() as owned:
             _open(app, settings, owned)
             if settings.scheduler:  # stopped first on the way out: runs under way finish on an open database
-                start_scheduler(app.state, base_url=settings.public_url)
+                start_scheduler(app.state, base_url=settings.public_url, queue=app.state.queue)
                 owned.callback(stop_scheduler, app.state)
             yield
         for name, value in given.items():  # what the lifespan opened is closed now: a restart opens it again
             setattr(app.state, name, value)
+        app.state.queue = None
 
     app = FastAPI(title="Xiaoer 店小二", version="0.1.0", description=DESCRIPTION, openapi_tags=TAGS,
                   lifespan=lifespan)
@@ -90,6 +92,7 @@ def create_app(
     for name, value in given.items():  # usable at once, even without the lifespan (e.g. schema tests)
         setattr(app.state, name, value)
     app.state.scheduler = None
+    app.state.queue = None  # a RunQueue when daily runs fan out to workers (XIAOER_QUEUE_URL)
     errors.install(app)
     for module in (routes_ops, routes_shop, routes_chat, routes_proposals, routes_runs, routes_reports,
                    routes_policy, routes_admin, web):
@@ -98,20 +101,42 @@ def create_app(
 
 
 def _open(app: FastAPI, settings: ServiceSettings, owned: ExitStack) -> None:
-    """Open what was not passed to create_app (engine, checkpointer, platform clients, chat model, jobs)."""
+    """Open what was not passed to create_app (engine, checkpointer, platform clients, chat model, jobs, queue)."""
     state = app.state
-    if state.engine is None:
-        if settings.database_url is None:
-            settings.home.mkdir(parents=True, exist_ok=True)
-        state.engine = make_engine(settings.database())
-        owned.callback(state.engine.dispose)
-    init_db(state.engine)
-    if state.checkpointer is None:
-        state.checkpointer = owned.enter_context(open_checkpointer(settings.checkpoint_target()))
-    if state.platform is None:
-        state.platform = owned.enter_context(ShopPlatforms(state.engine))
     if state.jobs is None:
-        state.jobs = Jobs(engine=state.engine, checkpointer=state.checkpointer, platform=state.platform,
-                          out_dir=settings.reports_dir, llm=make_chat_model(), on_llm_tokens=metrics.add_llm_tokens)
+        state.jobs = open_jobs(settings, owned, engine=state.engine, checkpointer=state.checkpointer,
+                               platform=state.platform)
+    else:
+        init_db(state.jobs.engine)
+    state.engine = state.engine or state.jobs.engine
+    state.checkpointer = state.checkpointer or state.jobs.checkpointer
+    state.platform = state.platform or state.jobs.platform
     if state.chat_model is None:
         state.chat_model = make_chat_model(streaming=True)
+    if settings.queue_url is not None:
+        state.queue = RunQueue(settings.queue_url)
+        owned.callback(state.queue.close)
+
+
+def open_jobs(
+    settings: ServiceSettings, owned: ExitStack, *, engine: Engine | None = None, checkpointer: Any = None,
+    platform: Callable[[str], PlatformClient] | None = None, migrate: bool = True,
+) -> Jobs:
+    """The daily-run service as `settings` describe it; what is not passed in is opened and left to `owned` to close.
+
+    The one place the API process and a `xiaoer worker` build it, so both drive runs alike: the same
+    database (migrated here unless `migrate` is off), checkpoints, platform clients, model and shop locks.
+    """
+    if engine is None:
+        if settings.database_url is None:
+            settings.home.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.database())
+        owned.callback(engine.dispose)
+    if migrate:
+        init_db(engine)
+    if checkpointer is None:
+        checkpointer = owned.enter_context(open_checkpointer(settings.checkpoint_target()))
+    if platform is None:
+        platform = owned.enter_context(ShopPlatforms(engine))
+    return Jobs(engine=engine, checkpointer=checkpointer, platform=platform, out_dir=settings.reports_dir,
+                llm=make_chat_model(), on_llm_tokens=metrics.add_llm_tokens, locks=shop_locks(settings))

@@ -22,6 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
+from agent.service.fanout import Due, RunQueue
 from agent.service.webhook import push_run_report
 from agent.storage import Run, RunExists, RunStatus, Shop, session_scope, utcnow
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 RETRY_FAILED_AFTER = timedelta(minutes=30)
 MAX_ATTEMPTS_PER_DAY = 3
+STALE_AFTER = timedelta(minutes=30)  # a run still running this long after its start was left by a dead process
 
 
 def run_time(shop: Shop) -> tuple[ZoneInfo, time]:
@@ -47,13 +49,26 @@ def run_time(shop: Shop) -> tuple[ZoneInfo, time]:
 def due_shops(
     shops: Iterable[Shop], runs: Iterable[Run], now: datetime,
     *, retry_after: timedelta = RETRY_FAILED_AFTER, max_attempts: int = MAX_ATTEMPTS_PER_DAY,
+    stale_after: timedelta = STALE_AFTER,
 ) -> list[str]:
-    """The shops whose daily run should start at `now` (aware), in the order given.
+    """The ids of `due_runs`: the shops whose daily run should start or resume at `now`, in the order given."""
+    return [due.shop_id for due in due_runs(shops, runs, now, retry_after=retry_after, max_attempts=max_attempts,
+                                            stale_after=stale_after)]
+
+
+def due_runs(
+    shops: Iterable[Shop], runs: Iterable[Run], now: datetime,
+    *, retry_after: timedelta = RETRY_FAILED_AFTER, max_attempts: int = MAX_ATTEMPTS_PER_DAY,
+    stale_after: timedelta = STALE_AFTER,
+) -> list[Due]:
+    """The shops whose daily run should start at `now` (aware), in the order given, with their local date.
 
     A shop is due once its local clock has reached its run time and no run started on its local
     today, except runs that failed: after a failure it is due again `retry_after` later, up to
     `max_attempts` starts a day. A run the owner started by hand earlier that day counts as the
-    day's run. Shops with an unusable timezone or run time are skipped (and logged).
+    day's run. A run still `running` `stale_after` after it started was left halfway (its process
+    died): the shop is due again, and the run resumes where it stopped. Shops with an unusable
+    timezone or run time are skipped (and logged).
     """
     by_shop: dict[str, list[Run]] = {}
     for run in runs:
@@ -70,13 +85,16 @@ def due_shops(
         if local.time() < at:
             continue
         today = [r for r in by_shop.get(shop.id, []) if r.started_at.astimezone(zone).date() == local.date()]
-        if any(r.status != RunStatus.FAILED for r in today):
+        live = [r for r in today if r.status != RunStatus.FAILED]
+        if live:
+            if any(r.status == RunStatus.RUNNING and now - r.started_at >= stale_after for r in live):
+                due.append(Due(shop.id, local.date(), len(today) - 1))  # the stale run's own attempt: resumed
             continue
         if len(today) >= max_attempts:
             continue
         if today and now - max(r.started_at for r in today) < retry_after:
             continue
-        due.append(shop.id)
+        due.append(Due(shop.id, local.date(), len(today)))
     return due
 
 
@@ -87,6 +105,8 @@ class Scheduler:
     jobs: an `agent.jobs.Jobs` (anything with `run_daily(shop_id, actor=...)` and `expire_due()`).
     now: the clock that decides what is due (tests move it); APScheduler keeps its own for timing.
     push: called with (shop_id, run_id) after a run saved its report; defaults to the webhook push.
+    queue: when set, due runs and report pushes go on this queue for `xiaoer worker` processes instead of
+    this process's threads (`agent.service.fanout`).
     """
 
     engine: Engine
@@ -97,6 +117,7 @@ class Scheduler:
     workers: int = 4
     base_url: str | None = None
     push: Callable[[str, str], object] | None = None
+    queue: RunQueue | None = None
     aps: BackgroundScheduler = field(init=False)
     _in_flight: set[str] = field(default_factory=set, init=False)
     _quiet_until: dict[str, datetime] = field(default_factory=dict, init=False)  # after RunExists, see run_shop
@@ -124,15 +145,24 @@ class Scheduler:
             self.aps.shutdown(wait=wait)
 
     def due(self) -> list[str]:
+        """The ids of the shops due now."""
+        return [due.shop_id for due in self.due_runs()]
+
+    def due_runs(self) -> list[Due]:
         """The shops due now, from storage (runs of the last two days are enough for any timezone)."""
         now = self.now()
         with session_scope(self.engine) as session:
             shops = list(session.exec(select(Shop).order_by(col(Shop.id))).all())
             runs = list(session.exec(select(Run).where(col(Run.started_at) >= now - timedelta(days=2))).all())
-        return due_shops(shops, runs, now)
+        return due_runs(shops, runs, now)
 
     def tick(self) -> list[str]:
-        """Hand each due shop that is not already running to the worker pool; returns those started."""
+        """Hand each due shop that is not already running to the worker pool, or to the queue; returns those handed.
+
+        On the queue a shop's day and attempt goes once, whichever scheduler ticks first.
+        """
+        if self.queue is not None:
+            return [due.shop_id for due in self.due_runs() if self.queue.enqueue_daily(due)]
         started = []
         now = self.now()
         for shop_id in self.due():
@@ -164,7 +194,9 @@ class Scheduler:
     def push_later(self, shop_id: str, run_id: str) -> None:
         """Push a run's report to the shop's webhook on a worker, so retries never hold up a caller."""
         assert self.push is not None
-        if self.aps.running:
+        if self.queue is not None:
+            self.queue.enqueue_push(shop_id, run_id)
+        elif self.aps.running:
             self.aps.add_job(self.push, args=[shop_id, run_id], id=f"push:{run_id}", replace_existing=True)
         else:
             self.push(shop_id, run_id)
@@ -180,7 +212,7 @@ class Scheduler:
 def start_scheduler(app_state: Any, **options: Any) -> Scheduler:
     """Create and start the scheduler for an app (`app_state.engine`, `app_state.jobs`) and keep it on `app_state`.
 
-    `options` go to `Scheduler` (now, tick_seconds, sweep_seconds, workers, base_url, push).
+    `options` go to `Scheduler` (now, tick_seconds, sweep_seconds, workers, base_url, push, queue).
     """
     scheduler = Scheduler(engine=app_state.engine, jobs=app_state.jobs, **options)
     scheduler.start()

@@ -41,18 +41,32 @@ class ServiceSettings(BaseSettings):
         True, validation_alias="XIAOER_SCHEDULER",
         description="Run each shop's daily run at its time and expire stale approvals in this process; "
                     "false when another process (or nothing) does that.")
+    queue_url: str | None = Field(
+        None, validation_alias="XIAOER_QUEUE_URL",
+        description="A Redis URL (redis://host:6379/0): the scheduler puts daily runs on a queue there for "
+                    "`xiaoer worker` processes, and shop locks live there. Unset: runs happen in this process.")
+    lock_lease: float = Field(
+        60.0, gt=0, validation_alias="XIAOER_LOCK_LEASE",
+        description="With XIAOER_QUEUE_URL: seconds after which a shop's lock held by a dead process frees itself.")
     public_url: str | None = Field(
         None, validation_alias="XIAOER_PUBLIC_URL",
         description="The address owners reach this service at (e.g. https://xiaoer.example.com); the "
                     "webhook's report links start with it. Unset: the webhook sends no links.")
 
-    @field_validator("database_url", "checkpoints", "reports_dir", "home", "public_url", "scheduler",
-                     mode="before")
+    @field_validator("database_url", "checkpoints", "reports_dir", "home", "public_url", "scheduler", "queue_url",
+                     "lock_lease", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object, info: ValidationInfo) -> object:
         # A copied .env leaves `NAME=` lines: an empty value means "not set", never "the current directory".
         if isinstance(value, str) and not value.strip():
             return cls.model_fields[info.field_name].default if info.field_name else None
+        return value
+
+    @field_validator("queue_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("XIAOER_QUEUE_URL: give a Redis URL such as redis://127.0.0.1:6379/0")
         return value
 
     @field_validator("admin_token")

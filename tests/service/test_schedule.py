@@ -4,7 +4,7 @@ and the app running it (and handing it the reports of runs started over the API)
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -14,7 +14,16 @@ from sqlalchemy import Engine
 
 from agent.jobs import RunView
 from agent.service.app import create_app
-from agent.service.schedule import Scheduler, due_shops, run_time, start_scheduler, stop_scheduler
+from agent.service.fanout import Due
+from agent.service.schedule import (
+    STALE_AFTER,
+    Scheduler,
+    due_runs,
+    due_shops,
+    run_time,
+    start_scheduler,
+    stop_scheduler,
+)
 from agent.service.settings import ServiceSettings
 from agent.storage import Run, RunExists, Shop, finish_run, init_db, make_engine, save_shop, session_scope, start_run
 
@@ -63,10 +72,28 @@ def test_local_day_boundary_decides_what_today_means():
     assert due_shops([shop()], [run(just_after_midnight)], AT_8_SHANGHAI) == []
 
 
-@pytest.mark.parametrize("status", ["running", "waiting_approval", "done"])
+@pytest.mark.parametrize("status", ["waiting_approval", "done"])
 def test_not_due_when_a_live_run_started_today(status):
     assert due_shops([shop()], [run(AT_8_SHANGHAI + timedelta(seconds=5), status)],
                      AT_8_SHANGHAI + timedelta(hours=3)) == []
+
+
+def test_a_run_left_running_by_a_dead_process_is_due_again_to_resume_not_before():
+    started = AT_8_SHANGHAI + timedelta(seconds=5)
+    running = run(started, "running")
+    assert due_shops([shop()], [running], started + STALE_AFTER - timedelta(seconds=1)) == []
+    # Past the stale time the shop is due again, as the same attempt: run_daily resumes that run.
+    failed_earlier = run(AT_8_SHANGHAI - timedelta(minutes=1), "failed")
+    assert due_runs([shop()], [failed_earlier, running], started + STALE_AFTER) == [
+        Due("s1", date(2026, 3, 2), attempt=1)]
+    assert due_runs([shop()], [running], started + STALE_AFTER) == [Due("s1", date(2026, 3, 2), attempt=0)]
+
+
+def test_attempts_count_the_days_failed_runs():
+    failed = [run(AT_8_SHANGHAI, "failed"), run(AT_8_SHANGHAI + timedelta(minutes=40), "failed")]
+    assert due_runs([shop()], failed, AT_8_SHANGHAI + timedelta(hours=2)) == [Due("s1", date(2026, 3, 2), attempt=2)]
+    assert Due("s1", date(2026, 3, 2), 2).job_id == "daily-s1-2026-03-02-2"
+    assert Due("my_shop.cn", date(2026, 3, 2), 0).job_id == "daily-my_5fshop_2ecn-2026-03-02-0"
 
 
 def test_failed_run_is_retried_after_a_pause_and_at_most_three_times_a_day():
