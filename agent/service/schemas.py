@@ -122,7 +122,8 @@ class TokenIssued(BaseModel):
 
 
 class WebhookSecretIssued(BaseModel):
-    """A shop's new webhook signing secret, shown this once; reports are signed with it from now on, not the old one."""
+    """A shop's new webhook signing secret, shown this once. Reports are signed with it from now on, and for 24 hours
+    also with the previous one (two signatures), so a receiver has a day to switch."""
 
     shop_id: str
     webhook_secret: str = Field(description="`whsec_` and base64 of 32 random bytes (Standard Webhooks).")
