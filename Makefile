@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_guard.py
 	$(BIN)/python bench/bench_sim.py --json bench/results/sim.json
 	$(BIN)/python bench/bench_run.py --json bench/results/run.json
+	$(BIN)/python bench/bench_fanout.py --json bench/results/fanout.json
 
 # Xiaoer's API, owner page and scheduler on :8800, the simulated platform in the same process.
 serve: $(STAMP)
