@@ -28,7 +28,7 @@ from agent.service import (
     routes_shop,
     web,
 )
-from agent.service.fanout import RunQueue, shop_locks
+from agent.service.fanout import API_LOCK_WAIT, RunQueue, shop_locks
 from agent.service.platform import ShopPlatforms
 from agent.service.schedule import start_scheduler, stop_scheduler
 from agent.service.settings import ServiceSettings
@@ -120,12 +120,13 @@ def _open(app: FastAPI, settings: ServiceSettings, owned: ExitStack) -> None:
 
 def open_jobs(
     settings: ServiceSettings, owned: ExitStack, *, engine: Engine | None = None, checkpointer: Any = None,
-    platform: Callable[[str], PlatformClient] | None = None, migrate: bool = True,
+    platform: Callable[[str], PlatformClient] | None = None, migrate: bool = True, lock_wait: float = API_LOCK_WAIT,
 ) -> Jobs:
     """The daily-run service as `settings` describe it; what is not passed in is opened and left to `owned` to close.
 
     The one place the API process and a `xiaoer worker` build it, so both drive runs alike: the same
-    database (migrated here unless `migrate` is off), checkpoints, platform clients, model and shop locks.
+    database (migrated here unless `migrate` is off), checkpoints, platform clients, model and shop locks
+    (`lock_wait`: seconds a step waits for a shop another process holds).
     """
     if engine is None:
         if settings.database_url is None:
@@ -139,4 +140,4 @@ def open_jobs(
     if platform is None:
         platform = owned.enter_context(ShopPlatforms(engine))
     return Jobs(engine=engine, checkpointer=checkpointer, platform=platform, out_dir=settings.reports_dir,
-                llm=make_chat_model(), on_llm_tokens=metrics.add_llm_tokens, locks=shop_locks(settings))
+                llm=make_chat_model(), on_llm_tokens=metrics.add_llm_tokens, locks=shop_locks(settings, wait=lock_wait))

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent.jobs import DecisionError
+from agent.locks import ShopBusy
 from agent.service.platform import PlatformNotConfigured
 from agent.storage import ApprovalExpired, InvalidTransition, NotFound, ProposalConflict, RunExists
 from marketplace.client import PlatformError
@@ -100,7 +101,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DecisionError, _decision_error)
     app.add_exception_handler(PolicyError, _policy_error)
-    for kind, status, code in ((NotFound, 404, "not_found"), (RunExists, 409, "run_exists"),
+    for kind, status, code in ((NotFound, 404, "not_found"), (RunExists, 409, "run_exists"), (ShopBusy, 409, "busy"),
                                (InvalidTransition, 409, "conflict"), (ProposalConflict, 409, "conflict"),
                                (ApprovalExpired, 410, "expired")):
         app.add_exception_handler(kind, _status_handler(status, code))

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from agent.locks import LocalLocks, RedisLocks, ShopLocks
+from agent.locks import WAIT_SECONDS, LocalLocks, RedisLocks, ShopLocks
 from agent.storage import RunExists
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ QUEUE_NAME = "xiaoer-runs"
 RUN_TIMEOUT = timedelta(hours=1)  # RQ stops a run that takes longer (a model that never answers)
 KEEP_JOB = timedelta(minutes=30)  # a finished job's id blocks the same shop-day-attempt this long
 RETRIES = 2  # a job that raised, or whose worker died, runs again this many times, at once
+API_LOCK_WAIT = 30.0  # seconds an owner's request waits for a shop a worker is running
 
 
 @dataclass(frozen=True)
@@ -101,11 +102,15 @@ class RunQueue:
         self.redis.close()
 
 
-def shop_locks(settings: ServiceSettings) -> ShopLocks:
-    """The shop locks for this process: in Redis when runs fan out (`XIAOER_QUEUE_URL`), else in this process."""
+def shop_locks(settings: ServiceSettings, *, wait: float = API_LOCK_WAIT) -> ShopLocks:
+    """The shop locks for this process: in Redis when runs fan out (`XIAOER_QUEUE_URL`), else in this process.
+
+    `wait`: how long a step waits for a shop another process holds before ShopBusy (the API answers 409 then;
+    a worker waits longer, as nobody waits on it).
+    """
     if settings.queue_url is None:
         return LocalLocks()
-    return RedisLocks(settings.queue_url, lease=settings.lock_lease)
+    return RedisLocks(settings.queue_url, lease=settings.lock_lease, wait=wait)
 
 
 # --- what the workers run ---------------------------------------------------------------------------------------
@@ -152,4 +157,5 @@ def _worker_jobs(settings: ServiceSettings) -> Iterator[Jobs]:
     from agent.service.app import open_jobs
 
     with ExitStack() as owned:
-        yield open_jobs(settings, owned, migrate=False)  # `xiaoer worker` migrated the database as it started
+        # `xiaoer worker` migrated the database as it started; a worker may wait long for a shop the API holds.
+        yield open_jobs(settings, owned, migrate=False, lock_wait=WAIT_SECONDS)

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from agent.i18n import LOCALES, Locale
 from agent.jobs import DecisionError, OwnerDecision
+from agent.locks import ShopBusy
 from agent.service import web_chat, web_policy, web_views
 from agent.service.routes_policy import change_policy
 from agent.service.routes_proposals import apply_decisions
@@ -128,6 +129,8 @@ def decide(request: Request, form: dict[str, str], owner: Owner) -> Response:
     except DecisionError as exc:
         error = text(f"error.{exc.code}", locale, detail=str(exc))
         return _dashboard(request, owner, locale, error=error, status=409 if exc.code != "invalid" else 400)
+    except ShopBusy:
+        return _dashboard(request, owner, locale, error=text("error.busy", locale), status=409)
     return RedirectResponse(_home(form.get("lang"), notice=_DONE[choice]), status_code=303)
 
 
@@ -143,6 +146,8 @@ def run_now(request: Request, form: dict[str, str], owner: Owner) -> Response:
         view = request.app.state.jobs.run_daily(owner.shop.id, actor=owner.actor)
     except RunExists:
         return _dashboard(request, owner, locale, error=text("error.run_exists", locale), status=409)
+    except ShopBusy:
+        return _dashboard(request, owner, locale, error=text("error.busy", locale), status=409)
     except (LookupError, PlatformError) as exc:  # platform not set up, or it kept failing
         return _dashboard(request, owner, locale, error=text("error.run_failed", locale, detail=str(exc)), status=502)
     push_later(request.app.state, owner.shop.id, view.run_id)

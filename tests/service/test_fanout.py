@@ -39,6 +39,9 @@ from marketplace.client import AdminClient
 from marketplace.generator import generate
 from marketplace.world import World
 
+from .conftest import SHOP_A, Service
+from .test_web_chat import sign_in
+
 ROOT = Path(__file__).resolve().parents[2]
 XIAOER = str(Path(sys.executable).with_name("xiaoer"))
 PLATFORM_ADMIN = "platform-admin-fanout"
@@ -250,3 +253,21 @@ def test_worker_without_a_queue_says_so():
     done = subprocess.run([XIAOER, "worker", "--burst"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "XIAOER_QUEUE_URL is not set" in done.stderr and "未设置 XIAOER_QUEUE_URL" in done.stderr
+
+
+def test_an_owner_asking_while_a_worker_holds_the_shop_is_told_it_is_busy(service: Service, redis_url: str):
+    token = service.create_shop(SHOP_A, policy={})
+    csrf = sign_in(service, token)
+    service.app.state.jobs.locks = RedisLocks(redis_url, wait=0.2)  # as the API process's, without its 30 s wait
+    worker = RedisLocks(redis_url)
+    try:
+        with worker(SHOP_A):  # a worker is running the shop's day
+            answer = service.http.post(f"/shops/{SHOP_A}/runs", headers=service.bearer(token))
+            assert answer.status_code == 409, answer.text
+            assert answer.json()["error"]["code"] == "busy"
+            page = service.http.post("/run", data={"csrf": csrf, "lang": "zh-CN"})
+            assert page.status_code == 409 and "店小二正在处理这家店" in page.text
+        assert service.http.post(f"/shops/{SHOP_A}/runs", headers=service.bearer(token)).status_code == 201
+    finally:
+        worker.close()
+        service.app.state.jobs.locks.close()
