@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
-from itertools import chain, combinations
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +56,6 @@ def _kpis(k: dict[str, Any]) -> DayKpis:
 
 
 _COUPON_ORDER = ("live", "scheduled", "stopped", "used_up", "ended")
-MAX_USED_UP = 10  # used-up coupons weighed at once (2**10 combinations); a shop seldom has more still in date
 
 
 def coupon_lines(state: Mapping[str, Any]) -> list[CouponLine]:
@@ -70,16 +68,12 @@ def coupon_lines(state: Mapping[str, Any]) -> list[CouponLine]:
         if o["status"] == "executed" and o["action"]["kind"] in ("create_coupon", "stop_coupon"):
             coupons[o["result"]["id"]] = o["result"]
     orders: dict[str, float] = defaultdict(float)
-    spent = 0.0  # the shop's coupon cost on the report's day
     for r in obs["metrics"]:
         if r["day"] == today - 1:
             orders[r["sku"]] += r["orders"]
-            spent += r["coupon_cost"]
     date = dt.date.fromisoformat(obs["date"])
     lines = [_coupon(c, status, today, date, orders) for c in coupons.values()
              if (status := _coupon_status(c, today)) is not None]
-    used_up = [_coupon(c, "used_up", today, date, orders) for c in coupons.values() if _may_have_run_out(c, today)]
-    lines += _ran_out(used_up, unexplained=spent - sum(line.cost_today for line in lines))
     return sorted(lines, key=lambda c: _COUPON_ORDER.index(c.status))
 
 
@@ -90,27 +84,11 @@ def _coupon_status(c: dict[str, Any], today: int) -> CouponStatus | None:
         return "scheduled"
     if c["status"] == "stopped" and c.get("stopped_day") == today:
         return "stopped"
+    if c["status"] == "exhausted" and c.get("exhausted_day") == today - 1:
+        return "used_up"
     if c["status"] == "expired" and c["end_day"] == today - 1:
         return "ended"
     return None
-
-
-def _may_have_run_out(c: dict[str, Any], today: int) -> bool:
-    """Used up, used on the last day it ran, and that day may have been the report's."""
-    return (c["status"] == "exhausted" and c["redeemed_last_day"] > 0
-            and c["start_day"] <= today - 1 <= c["end_day"])
-
-
-def _ran_out(used_up: list[CouponLine], unexplained: float) -> tuple[CouponLine, ...]:
-    """The used-up coupons that ran out on the report's day.
-
-    The platform keeps a used-up coupon's uses on the last day it ran but not which day that was. Those that ran
-    out on the report's day are the ones whose cost on it best accounts for the day's coupon cost left
-    `unexplained` by the coupons that surely ran; none when nothing is left over.
-    """
-    recent = used_up[-MAX_USED_UP:]  # the platform lists coupons oldest first; the newest likelier just ran out
-    subsets = chain.from_iterable(combinations(recent, n) for n in range(len(recent) + 1))
-    return min(subsets, key=lambda s: abs(unexplained - sum(line.cost_today for line in s)))  # fewest on a tie
 
 
 def _coupon(c: dict[str, Any], status: CouponStatus, today: int, date: dt.date,

@@ -71,12 +71,15 @@ def metrics_view(world: World, shop_id: str, rows: np.ndarray, start: int, end: 
 
 
 def coupon_view(world: World, rec: CouponRecord) -> dict:
+    """A coupon as the platform lists it: its terms, status and use, with `redeemed_last_day` its uses on the
+    last simulated day (0 when it did not run then) and `exhausted_day` the day its quantity ran out."""
     spec = rec.spec
+    last_day = rec.redeemed_last_live if rec.last_live_day == world.day - 1 else 0.0
     return {
         **spec.model_dump(mode="json"), "counts_toward_lowest_price": spec.counts,
         "status": coupon_status(world, rec), "created_day": rec.created_day, "stopped_day": rec.stopped_day,
-        "redeemed": _r(rec.redeemed), "cost": _r(rec.cost), "redeemed_last_day": _r(rec.redeemed_today),
-        "remaining": _r(max(spec.quantity - rec.redeemed, 0.0)),
+        "exhausted_day": rec.exhausted_day, "redeemed": _r(rec.redeemed), "cost": _r(rec.cost),
+        "redeemed_last_day": _r(last_day), "remaining": _r(max(spec.quantity - rec.redeemed, 0.0)),
     }
 
 

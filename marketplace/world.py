@@ -57,7 +57,9 @@ class CouponRecord:
     stopped_day: int | None = None
     redeemed: float = 0.0
     cost: float = 0.0
-    redeemed_today: float = 0.0
+    last_live_day: int | None = None  # the last day it ran; None before its first
+    redeemed_last_live: float = 0.0  # its uses on `last_live_day`
+    exhausted_day: int | None = None  # the day its quantity ran out; None while some is left
 
     def live_on(self, day: int) -> bool:
         return (self.stopped_day is None and self.spec.start_day <= day <= self.spec.end_day
@@ -152,7 +154,9 @@ class World:
             for r, n_red, spend in zip(live, out.redemptions, out.coupon_spend, strict=True):
                 r.redeemed += n_red
                 r.cost += spend
-                r.redeemed_today = n_red
+                r.last_live_day, r.redeemed_last_live = today, n_red
+                if r.redeemed >= r.spec.quantity:
+                    r.exhausted_day = today
             self.history.append({f: getattr(out, f).astype(np.float32) for f in HISTORY_FIELDS})
             self._score(today, out)
             return out

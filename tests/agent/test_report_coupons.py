@@ -30,8 +30,15 @@ def _coupon(id: str, **kw: Any) -> dict[str, Any]:
     return {"id": id, "type": "threshold", "value": 5.0, "threshold": 60.0, "sku": "A1",
             "segments": ["price_sensitive"], "start_day": 3, "end_day": 12, "quantity": 20000, "per_user_limit": 1,
             "daily_limit": None, "counts_toward_lowest_price": True, "status": "live", "created_day": 3,
-            "stopped_day": None, "redeemed": 201.0, "cost": 1005.0, "redeemed_last_day": 6.0, "remaining": 19799.0,
-            **kw}
+            "stopped_day": None, "exhausted_day": None, "redeemed": 201.0, "cost": 1005.0, "redeemed_last_day": 6.0,
+            "remaining": 19799.0, **kw}
+
+
+def _used_up(id: str, day: int, **kw: Any) -> dict[str, Any]:
+    """A coupon used up on `day` as the platform lists it: 6 uses on the report's day if it ran out then, else
+    none."""
+    return _coupon(id, status="exhausted", quantity=201, remaining=0.0, exhausted_day=day,
+                   redeemed_last_day=6.0 if day == TODAY - 1 else 0.0, **kw)
 
 
 def _metric(day: int, sku: str, source: str, orders: float, coupon_cost: float = 0.0) -> dict[str, Any]:
@@ -40,12 +47,10 @@ def _metric(day: int, sku: str, source: str, orders: float, coupon_cost: float =
             "ad_spend": 0.0, "refunds": 0.0, "refund_amount": 0.0}
 
 
-def _state(coupons: list[dict[str, Any]], outcomes: list[dict[str, Any]] | None = None,
-           spent: float = 0.0) -> dict[str, Any]:
-    """Day 10 of a shop with two SKUs: yesterday A1 had 10 orders and B2 5, and coupons cost `spent`; the day
-    before, many more orders."""
-    metrics = [_metric(9, "A1", "organic", 6, spent / 2), _metric(9, "A1", "search", 4),
-               _metric(9, "B2", "organic", 5, spent / 2), _metric(8, "A1", "organic", 100, 40.0),
+def _state(coupons: list[dict[str, Any]], outcomes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Day 10 of a shop with two SKUs: yesterday A1 had 10 orders and B2 5; the day before, many more orders."""
+    metrics = [_metric(9, "A1", "organic", 6), _metric(9, "A1", "search", 4),
+               _metric(9, "B2", "organic", 5), _metric(8, "A1", "organic", 100, 40.0),
                _metric(8, "B2", "organic", 100)]
     return {
         "shop_id": "s1", "run_id": "r1",
@@ -96,14 +101,14 @@ def test_lists_live_scheduled_and_just_stopped_used_up_or_ended_coupons_in_that_
         _coupon("stopped-today", status="stopped", stopped_day=TODAY),
         _coupon("stopped-before", status="stopped", stopped_day=TODAY - 3),
         _coupon("ended-yesterday", status="expired", end_day=TODAY - 1),
-        _coupon("ended-before", status="expired", end_day=TODAY - 4, redeemed_last_day=9.0),
-        _coupon("used-up-yesterday", status="exhausted", quantity=201, remaining=0.0),
-        _coupon("used-up-before", status="exhausted", quantity=201, remaining=0.0, redeemed_last_day=9.0),
-        _coupon("used-up-and-ended-before", status="exhausted", quantity=201, remaining=0.0, end_day=TODAY - 3),
+        _coupon("ended-before", status="expired", end_day=TODAY - 4, redeemed_last_day=0.0),
+        _used_up("used-up-yesterday", TODAY - 1),
+        _used_up("used-up-before", TODAY - 3),
+        _used_up("used-up-and-ended-before", TODAY - 3, end_day=TODAY - 3),
         _coupon("scheduled", status="scheduled", start_day=12, end_day=18, redeemed=0.0, cost=0.0,
                 redeemed_last_day=0.0),
         _coupon("live"),
-    ], spent=4 * 30.0))  # live, stopped today, ended and run out yesterday: ¥30 each (6 uses of ¥5)
+    ]))
     assert [(c.id, c.status) for c in lines] == [
         ("live", "live"), ("scheduled", "scheduled"), ("stopped-today", "stopped"),
         ("used-up-yesterday", "used_up"), ("ended-yesterday", "ended")]
@@ -118,22 +123,19 @@ def test_lists_live_scheduled_and_just_stopped_used_up_or_ended_coupons_in_that_
 
 
 def test_a_used_up_coupon_is_listed_only_on_the_day_it_ran_out():
-    # The platform keeps a used-up coupon's uses of the last day it ran, whichever day that was: the day's coupon
-    # cost, less the live coupons' ¥30, says whether it was the report's day.
-    live, used_up = _coupon("live"), _coupon("used-up", status="exhausted", quantity=201, remaining=0.0)
-    assert [c.id for c in coupon_lines(_state([live, used_up], spent=60.0))] == ["live", "used-up"]
-    assert [c.id for c in coupon_lines(_state([live, used_up], spent=30.0))] == ["live"]
-    assert coupon_lines(_state([used_up])) == [], "no coupon cost on the day: it ran out before"
-    percent = _coupon("pct", type="percent", value=10.0, threshold=0.0, status="exhausted", quantity=4,
-                      redeemed=4.0, cost=10.0, redeemed_last_day=2.0, remaining=0.0)  # ≈¥5 on its last day
-    assert [c.id for c in coupon_lines(_state([percent], spent=4.2))] == ["pct"], "its cost is an estimate"
-    older = _coupon("older", status="exhausted", quantity=201, remaining=0.0, redeemed_last_day=9.0)  # ¥45
-    assert [c.id for c in coupon_lines(_state([older, used_up, live], spent=60.0))] == ["live", "used-up"]
-    assert [c.id for c in coupon_lines(_state([older, used_up, live], spent=105.0))] == ["live", "older", "used-up"]
+    # The platform says on which day a coupon ran out; the report is about yesterday, TODAY - 1.
+    assert [(c.id, c.status) for c in coupon_lines(_state([_used_up("c", TODAY - 1)]))] == [("c", "used_up")]
+    assert coupon_lines(_state([_used_up("c", TODAY - 2)])) == []
+    assert coupon_lines(_state([_used_up("c", TODAY - 2) | {"redeemed_last_day": 9.0}])) == [], \
+        "the day it ran out decides, not whether it shows uses"
+    last_day = _used_up("c", TODAY - 1, end_day=TODAY - 1)
+    assert [(c.id, c.status) for c in coupon_lines(_state([last_day]))] == [("c", "used_up")], "listed once"
+    stored = {k: v for k, v in _used_up("c", TODAY - 1).items() if k != "exhausted_day"}
+    assert coupon_lines(_state([stored])) == [], "an observation stored before the platform told the day"
 
 
 def test_a_coupon_that_ran_out_on_the_platform_is_listed_that_day_only():
-    # A whole-shop coupon of 50 runs out within days; another starts on day 2 and keeps the shop's coupon cost up.
+    # A whole-shop coupon of 50 runs out within days; another starts on day 2 and runs on after it.
     scenario = load_scenario(Path(__file__).parents[2] / "scenarios/loyal_buyers.yaml")
     shop = scenario.shops[0]
     shop = shop.model_copy(update={"coupons": [shop.coupons[0].model_copy(update={"quantity": 50})]})
@@ -150,6 +152,9 @@ def test_a_coupon_that_ran_out_on_the_platform_is_listed_that_day_only():
     run_out = [(obs, lines) for obs, lines in reports if "broad-8" in lines and lines["broad-8"].status == "used_up"]
     assert len(run_out) == 1, [sorted(lines) for _, lines in reports]
     obs, lines = run_out[0]
+    assert obs["day"] - 1 == world.coupon(shop.id, "broad-8").exhausted_day, "listed on the day it ran out"
+    before = [lines for o, lines in reports if o["day"] < obs["day"]]
+    assert before and all(lines["broad-8"].status == "live" for lines in before)
     day = world.shop_days[shop.id][obs["day"] - 1]
     line = lines["broad-8"]
     assert line.used == line.quantity == 50 and line.used_today > 0
@@ -238,8 +243,7 @@ def test_section_shows_every_figure_after_roi_by_sku():
 
 
 def test_a_coupon_that_ran_out_is_marked_so_with_its_cost_and_orders():
-    data = _report(coupon_lines(_state([_coupon("gone", status="exhausted", quantity=201, remaining=0.0)],
-                                       spent=30.0)))
+    data = _report(coupon_lines(_state([_used_up("gone", TODAY - 1)])))
     for locale, mark in (("en", "run out"), ("zh-CN", "已用完")):
         md = render_markdown(data, locale)
         (row,) = [line for line in md.splitlines() if "gone" in line]
@@ -258,8 +262,8 @@ def test_a_coupon_that_ran_out_is_marked_so_with_its_cost_and_orders():
 @pytest.mark.parametrize("render", [render_markdown, render_html])
 def test_every_coupon_string_is_translated(render):
     coupons = [_coupon("c1", type=kind, value=value, threshold=threshold, status=status, stopped_day=TODAY,
-                       start_day=12 if status == "scheduled" else 3, end_day=TODAY - 1 if status == "expired" else 12,
-                       segments=segments,
+                       exhausted_day=TODAY - 1, start_day=12 if status == "scheduled" else 3,
+                       end_day=TODAY - 1 if status == "expired" else 12, segments=segments,
                        counts_toward_lowest_price=counts, redeemed_last_day=9.0)
                for kind, value, threshold, status, segments, counts in (
                    ("threshold", 5.0, 60.0, "live", ["price_sensitive", "high_value"], True),
@@ -273,7 +277,7 @@ def test_every_coupon_string_is_translated(render):
                    ("follow", 2.0, 30.0, "live", ["new"], False))]
     for i, c in enumerate(coupons):
         c["id"] = f"Q{i}"
-    lines = coupon_lines(_state(coupons, spent=9 * 45.0))  # every coupon listed, at 9 uses of ¥5
+    lines = coupon_lines(_state(coupons))  # every coupon listed
     assert {c.status for c in lines} == {"live", "scheduled", "stopped", "used_up", "ended"}
     zh, en = render(_report(lines), "zh-CN"), render(_report(lines), "en")
     section = (lambda text, heading: _section(text, heading)) if render is render_markdown else \

@@ -187,6 +187,20 @@ def test_metrics_by_source_add_up_to_metrics_by_sku(alpha, admin) -> None:
     assert alpha.metrics()[-1]["day"] == 2, "default window ends yesterday"
 
 
+def test_a_used_up_coupon_tells_the_day_it_ran_out_and_no_uses_after(alpha, admin) -> None:
+    made = alpha.create_coupon({"type": "no_threshold", "value": 3, "quantity": 20, "valid_days": 9}, key="few")
+    seen = []  # seen[d]: the coupon as listed the morning after day d
+    for _ in range(5):
+        admin.advance(1)
+        seen.append(next(c for c in alpha.coupons() if c["id"] == made["id"]))
+    ran_out = next(d for d, c in enumerate(seen) if c["status"] == "exhausted")
+    assert 0 < ran_out < 4, "20 coupons last a day or more and run out within the window"
+    assert [c["exhausted_day"] for c in seen] == [None] * ran_out + [ran_out] * (5 - ran_out)
+    uses = [c["redeemed"] - before["redeemed"] for c, before in zip(seen, [made, *seen[:-1]], strict=True)]
+    assert all(u > 0 for u in uses[:ran_out + 1])
+    assert [c["redeemed_last_day"] for c in seen] == pytest.approx(uses[:ran_out + 1] + [0.0] * (4 - ran_out))
+
+
 def test_the_clock_stops_at_the_horizon(admin) -> None:
     assert admin.advance(10)["finished"] is True
     with pytest.raises(PlatformError) as err:
