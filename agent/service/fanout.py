@@ -43,6 +43,7 @@ QUEUE_NAME = "xiaoer-runs"
 RUN_TIMEOUT = timedelta(hours=1)  # RQ stops a run that takes longer (a model that never answers)
 KEEP_JOB = timedelta(minutes=30)  # a finished job's id blocks the same shop-day-attempt this long
 RETRIES = 2  # a job that raised, or whose worker died, runs again this many times, at once
+TOKENS_KEY = "xiaoer:llm-tokens"  # LLM tokens used by runs in workers, for the API's /metrics
 API_LOCK_WAIT = 30.0  # seconds an owner's request waits for a shop a worker is running
 
 
@@ -98,6 +99,22 @@ class RunQueue:
         except DuplicateJobError:
             pass
 
+    def counts(self) -> dict[str, int]:
+        """Jobs by state: waiting on the queue, running, failed (kept a while), and the workers listening."""
+        from rq import Worker
+
+        return {"queued": self.queue.count, "started": self.queue.started_job_registry.count,
+                "failed": self.queue.failed_job_registry.count,
+                "workers": Worker.count(connection=self.redis, queue=self.queue)}
+
+    def add_llm_tokens(self, n: int) -> None:
+        """Count LLM tokens a worker's run used, where the API's /metrics can read them."""
+        self.redis.incrby(TOKENS_KEY, int(n))
+
+    def llm_tokens(self) -> int:
+        """LLM tokens used by every worker's runs so far."""
+        return int(self.redis.get(TOKENS_KEY) or 0)
+
     def close(self) -> None:
         self.redis.close()
 
@@ -119,18 +136,19 @@ def daily_job(shop_id: str) -> dict[str, Any]:
     from agent.service.settings import ServiceSettings
 
     settings = ServiceSettings()
-    with _worker_jobs(settings) as jobs:
-        try:
-            view = jobs.run_daily(shop_id, actor="scheduler")
-        except RunExists as exc:
-            log.info("shop %s: %s", shop_id, exc)
-            return {"shop_id": shop_id, "skipped": str(exc)}
-        except LookupError as exc:  # no such shop, no policy, no platform settings: a retry cannot help
-            log.warning("shop %s: not run: %s", shop_id, exc)
-            return {"shop_id": shop_id, "skipped": str(exc)}
-    log.info("shop %s: run %s for %s is %s", shop_id, view.run_id, view.date, view.status)
     queue = RunQueue(str(settings.queue_url))
     try:
+        with _worker_jobs(settings) as jobs:
+            jobs.on_llm_tokens = queue.add_llm_tokens  # this process ends with the run: count them in Redis
+            try:
+                view = jobs.run_daily(shop_id, actor="scheduler")
+            except RunExists as exc:
+                log.info("shop %s: %s", shop_id, exc)
+                return {"shop_id": shop_id, "skipped": str(exc)}
+            except LookupError as exc:  # no such shop, no policy, no platform settings: a retry cannot help
+                log.warning("shop %s: not run: %s", shop_id, exc)
+                return {"shop_id": shop_id, "skipped": str(exc)}
+        log.info("shop %s: run %s for %s is %s", shop_id, view.run_id, view.date, view.status)
         queue.enqueue_push(shop_id, view.run_id)
     finally:
         queue.close()

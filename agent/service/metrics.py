@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
+from agent.service.fanout import RunQueue
 from agent.storage import Proposal, Run
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -34,8 +35,8 @@ def llm_tokens() -> int:
         return _tokens
 
 
-def render(engine: Engine) -> str:
-    """Every metric, in the Prometheus text format."""
+def render(engine: Engine, queue: RunQueue | None = None) -> str:
+    """Every metric, in the Prometheus text format; with the run queue (XIAOER_QUEUE_URL), its jobs and workers too."""
     decision = Proposal.decision["decision"].as_string()  # type: ignore[index]  # the guard's verdict
     with Session(engine) as session:
         runs = session.exec(select(Run.status, func.count()).group_by(Run.status)).all()
@@ -52,6 +53,14 @@ def render(engine: Engine) -> str:
             (({"kind": k, "decision": d or "unknown"}, n) for k, d, n in verdicts))
     _family(lines, "xiaoer_llm_tokens_total", "counter", "LLM tokens used by this process.",
             [({}, llm_tokens())])
+    if queue is not None:
+        counts = queue.counts()
+        _family(lines, "xiaoer_queue_jobs", "gauge", "Jobs on the run queue by state (failed ones are kept a while).",
+                (({"state": state}, counts[state]) for state in ("queued", "started", "failed")))
+        _family(lines, "xiaoer_queue_workers", "gauge", "`xiaoer worker` processes listening on the run queue.",
+                [({}, counts["workers"])])
+        _family(lines, "xiaoer_worker_llm_tokens_total", "counter", "LLM tokens used by the runs of every worker.",
+                [({}, queue.llm_tokens())])
     return "\n".join(lines) + "\n"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,6 +27,7 @@ def health(engine: EngineDep) -> Health:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response,
             responses={200: {"content": {metrics.CONTENT_TYPE: {}}, "description": "Prometheus text format."}})
-def get_metrics(engine: EngineDep) -> Response:
-    """Runs by status, proposals by kind and state and by the guard's decision, LLM tokens used."""
-    return Response(metrics.render(engine), media_type=metrics.CONTENT_TYPE)
+def get_metrics(engine: EngineDep, request: Request) -> Response:
+    """Runs by status, proposals by kind and state and by the guard's decision, LLM tokens used; with a run queue,
+    its jobs by state, its workers and the LLM tokens their runs used."""
+    return Response(metrics.render(engine, getattr(request.app.state, "queue", None)), media_type=metrics.CONTENT_TYPE)

@@ -28,6 +28,7 @@ from sqlmodel import select
 
 from agent import storage
 from agent.locks import RedisLocks, ShopBusy
+from agent.service import metrics
 from agent.service.app import create_app
 from agent.service.demo_platform import setup_demo_shops
 from agent.service.fanout import QUEUE_NAME, Due, RunQueue
@@ -123,6 +124,7 @@ def test_two_workers_share_the_days_runs_and_each_shop_runs_once(fleet: Fleet):
     assert sorted(first) == sorted(fleet.world.shops) and second == []
     assert fleet.queue.queue.count == SHOPS
     assert fleet.daily_runs() == [], "the schedulers only enqueue; nothing ran in this process"
+    assert f'xiaoer_queue_jobs{{state="queued"}} {SHOPS}' in metrics.render(fleet.engine, fleet.queue).splitlines()
 
     workers = [fleet.worker("w1"), fleet.worker("w2")]
     outputs = [finish(w) for w in workers]
@@ -143,6 +145,10 @@ def test_two_workers_share_the_days_runs_and_each_shop_runs_once(fleet: Fleet):
 
     # The next tick finds nothing due: the day's runs are in storage, whichever process made them.
     assert scheduler(fleet).tick() == []
+    shown = metrics.render(fleet.engine, fleet.queue).splitlines()
+    assert {'xiaoer_queue_jobs{state="queued"} 0', 'xiaoer_queue_workers 0'} <= set(shown), "drained, workers gone"
+    fleet.queue.add_llm_tokens(7)  # what a worker's run with a model adds
+    assert "xiaoer_worker_llm_tokens_total 7" in metrics.render(fleet.engine, fleet.queue).splitlines()
 
 
 def _local_date() -> date:
