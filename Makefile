@@ -23,7 +23,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	mkdir -p bench/results
-	$(BIN)/xiaoer bench --scenarios scenarios --md bench/results/policies.md --json bench/results/policies.json \
+	$(BIN)/xiaoer bench --scenarios scenarios --seeds 3 --md bench/results/policies.md --json bench/results/policies.json \
 		--chart bench/results/policies.png
 	$(BIN)/python bench/bench_guard.py
 	$(BIN)/python bench/bench_sim.py --json bench/results/sim.json

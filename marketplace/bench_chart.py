@@ -24,27 +24,38 @@ LABELS = {"agent": "Xiaoer (agent)", "rules": "rules (careful human)", "noop": "
           "platform": "platform (follow suggestions)"}
 
 
-def share_chart(rows: Iterable[Mapping[str, Any]], out: Path) -> Path:
-    """A horizontal bar per policy and scenario: profit as a share of the oracle's (the dashed line, 100%)."""
+def share_chart(data: Iterable[Mapping[str, Any]] | Mapping[str, Any], out: Path) -> Path:
+    """A horizontal bar per policy and scenario: profit as a share of the oracle's (the dashed line, 100%).
+
+    `data` is what `xiaoer bench --json` writes: its rows, or with several seeds `{"rows": [...], ...}`;
+    then a bar is the median over the seeds and its error bar the range, min to max.
+    """
+    rows = data["rows"] if isinstance(data, Mapping) else data
     rows = [r for r in rows if r["policy"] != "oracle" and r.get("share_of_oracle") is not None]
     scenarios = sorted({r["scenario"] for r in rows}, reverse=True)
     policies = [p for p in ORDER if any(r["policy"] == p for r in rows)]
     policies += sorted({r["policy"] for r in rows} - set(policies))
-    share = {(r["scenario"], r["policy"]): 100 * r["share_of_oracle"] for r in rows}
+    shares: dict[tuple[str, str], list[float]] = {}
+    for r in rows:
+        shares.setdefault((r["scenario"], r["policy"]), []).append(100 * r["share_of_oracle"])
+    seeds = max(map(len, shares.values()), default=1)
     height = 0.8 / max(1, len(policies))
     fig, ax = plt.subplots(figsize=(8, 1.2 + 0.75 * len(scenarios)), dpi=120)
     y = np.arange(len(scenarios))
     for k, policy in enumerate(reversed(policies)):
-        values = [share.get((s, policy), np.nan) for s in scenarios]
-        bars = ax.barh(y - 0.4 + (k + 0.5) * height, values, height, label=LABELS.get(policy, policy),
-                       color=COLOURS.get(policy, "#6b7280"))
+        runs = [np.array(shares.get((s, policy), [np.nan])) for s in scenarios]
+        values = np.array([np.median(v) for v in runs])
+        spread = np.array([values - [v.min() for v in runs], [v.max() for v in runs] - values]) if seeds > 1 else None
+        bars = ax.barh(y - 0.4 + (k + 0.5) * height, values, height, xerr=spread, label=LABELS.get(policy, policy),
+                       color=COLOURS.get(policy, "#6b7280"), error_kw={"elinewidth": 0.8, "capsize": 2})
         if policy == "agent":
             ax.bar_label(bars, fmt="%.1f%%", padding=2, fontsize=8)
     ax.axvline(100, color="#111827", linestyle="--", linewidth=1)
     ax.set_yticks(y, scenarios)
     ax.set_xlim(0, 110)
     ax.set_xlabel("profit as % of the oracle's (28 days)")
-    ax.set_title("Profit against the oracle, by scenario")
+    ax.set_title("Profit against the oracle, by scenario"
+                 + (f" (median of {seeds} seeds, bars min–max)" if seeds > 1 else ""))
     handles, labels = ax.get_legend_handles_labels()
     ax.legend(handles[::-1], labels[::-1], loc="lower center", bbox_to_anchor=(0.5, 1.06), ncol=2,
               fontsize=8, frameon=False)

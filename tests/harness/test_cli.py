@@ -80,6 +80,9 @@ def test_bench_writes_the_table_its_rows_and_a_chart(tmp_path: Path) -> None:
     rows = json.loads((tmp_path / "rows.json").read_text(encoding="utf-8"))
     assert {(r["scenario"], r["policy"]) for r in rows} == {("stockout", p) for p in ("oracle", "noop", "rules")}
     assert all(0 < r["share_of_oracle"] <= 1.02 for r in rows)
+    assert all("seed" not in r for r in rows), "one seed (the default) keeps the rows as they were before --seeds"
+    table = (tmp_path / "table.md").read_text(encoding="utf-8")
+    assert table.startswith("| scenario | policy | profit | share of oracle |"), "and the table too"
     png = (out / "policies.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
     assert bench_chart.main([str(tmp_path / "rows.json"), str(tmp_path / "again.png")]) == 0
