@@ -113,10 +113,11 @@ def make_engine(url: str | None = None) -> Engine:
     @sa_event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
+        # First, so the pragmas below wait too: switching to WAL takes a lock another new connection may hold.
+        cursor.execute("PRAGMA busy_timeout=5000")  # wait for another thread's write instead of failing
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")  # wait for another thread's write instead of failing
         cursor.close()
 
     return engine
