@@ -36,6 +36,7 @@ from policies.economics import break_even_roi
 from policies.limits import Policy
 
 WARMUP_DAYS = 1  # days of history before the agent trusts its estimates
+MODE_SWITCH_MARGIN = 0.15  # the other campaign mode must look this much better on the estimates to switch
 
 
 def plan(obs: dict[str, Any], policy: Policy, memory: dict[str, Any]) -> list[Action]:
@@ -44,7 +45,7 @@ def plan(obs: dict[str, Any], policy: Policy, memory: dict[str, Any]) -> list[Ac
         return _safety_only(obs)
     world = belief_world(obs, policy, memory)
     shop_id = obs["shop"]["id"]
-    ops = Oracle(world, lookahead=28).plan()[shop_id]
+    ops = Oracle(world, lookahead=28, switch_margin=MODE_SWITCH_MARGIN).plan()[shop_id]
     before = expected_day(world)
     _apply(world, shop_id, ops)
     ops = _clear_month_billing(world, shop_id, ops)

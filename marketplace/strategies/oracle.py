@@ -32,6 +32,10 @@ class Oracle:
     world: World
     name: str = "oracle"
     lookahead: int = 35
+    # Share of a SKU's best value in its current mode that the other mode must beat it by before the plan
+    # switches (search ⇄ whole-site). 0 for the oracle, which knows the market; an estimate needs a margin,
+    # or noise flips a campaign back and forth and neither mode gathers the days it needs.
+    switch_margin: float = 0.0
     _plan_day: int = field(default=-1, init=False)
     _ops: dict[str, list[Op]] = field(default_factory=dict, init=False)
 
@@ -56,6 +60,8 @@ class Oracle:
         need = np.where(target.active.reshape(k, n),
                         np.minimum(budgets_cap, BUDGET_HEADROOM * res.first_spend.reshape(k, n) + 1.0), 0.0)
         value = np.where(self._feasible.reshape(k, n), value, -np.inf)
+        if self.switch_margin:
+            value = self._hold_mode(value, target.active.reshape(k, n), target.whole_site.reshape(k, n))
         choice = self._allocate(value, need)
         chosen = target.take(choice * n + np.arange(n))
         chosen.budget = np.round(need[choice, np.arange(n)], 2)
@@ -89,6 +95,16 @@ class Oracle:
             feasible.append(low_t * step <= ROI_RANGE[1])
         self._feasible = np.concatenate(feasible)
         return cands, sku_cap[None, :]
+
+    def _hold_mode(self, value: np.ndarray, active: np.ndarray, whole_site: np.ndarray) -> np.ndarray:
+        """`value` with the candidates that switch an active campaign's mode marked down by `switch_margin`
+        of the best value that keeps it."""
+        cur = self.world.c.settings
+        running = cur.active & cur.has_campaign
+        switching = running[None, :] & active & (whole_site != cur.whole_site[None, :])
+        stay = np.max(np.where(switching, -np.inf, value), axis=0)
+        penalty = self.switch_margin * np.abs(np.where(np.isfinite(stay), stay, 0.0))
+        return np.where(switching, value - penalty[None, :], value)
 
     def _allocate(self, value: np.ndarray, need: np.ndarray) -> np.ndarray:
         """Per SKU the candidate with the most value, the shop's worst-case spend inside its caps."""

@@ -103,7 +103,7 @@ def _keep_or_stop(world: World, chosen: Settings, days: int, bid_limit: np.ndarr
     if per_sku:
         without = rollout(world, np.arange(world.c.params.n), chosen, days, max_bid_change=bid_limit,
                           drop=frozenset(r.id for r in per_sku)).profit
-    kept = []
+    kept, worth = [], {}
     for rec in live:
         if rec.spec.sku is None:
             alt = rollout(world, rec.rows, chosen.take(rec.rows), days, max_bid_change=bid_limit[rec.rows],
@@ -115,7 +115,29 @@ def _keep_or_stop(world: World, chosen: Settings, days: int, bid_limit: np.ndarr
             ops[rec.shop_id].append(Op("stop_coupon", rec.id, None))
         else:
             kept.append(rec)
-    return kept
+            worth[rec.id] = float(base[rec.rows].sum() - alt)
+    return _within_budgets(world, kept, worth, ops)
+
+
+def _within_budgets(world: World, kept: list[CouponRecord], worth: dict[str, float],
+                    ops: dict[str, list[Op]]) -> list[CouponRecord]:
+    """Stop kept coupons, least worth per yuan they may cost first, until the rest cannot cost more in a day than
+    the owner's coupon budgets allow, whoever made them: coupons the shop started with are held to the limits too."""
+    out = []
+    for shop in world.c.shop_ids:
+        pol = world.shops[shop].policy
+        room = min(pol.discount.daily_budget, pol.discount.weekly_budget / 7)
+        mine = [r for r in kept if r.shop_id == shop]
+        worst = {r.id: _worst_daily(world, r) for r in mine}
+        used = sum(worst.values())
+        for rec in sorted(mine, key=lambda r: worth[r.id] / max(worst[r.id], 1e-9)):
+            if used <= room + 1e-9:
+                break
+            ops[shop].append(Op("stop_coupon", rec.id, None))
+            used -= worst[rec.id]
+            mine.remove(rec)
+        out += mine
+    return out
 
 
 def _idea(world: World, row: int, spec) -> Idea | None:
