@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 RETRY_FAILED_AFTER = timedelta(minutes=30)
 MAX_ATTEMPTS_PER_DAY = 3
+ERROR_PAUSE = timedelta(minutes=5)  # after a run raised, the scheduler leaves the shop alone this long
 STALE_AFTER = timedelta(minutes=30)  # a run still running this long after its start was left by a dead process
 
 
@@ -185,6 +186,11 @@ class Scheduler:
             with self._lock:
                 self._quiet_until[shop_id] = self.now() + RETRY_FAILED_AFTER
             return
+        except Exception:
+            # The platform down, the database gone for a moment: try again a little later, not every minute.
+            with self._lock:
+                self._quiet_until[shop_id] = self.now() + ERROR_PAUSE
+            raise
         finally:
             with self._lock:
                 self._in_flight.discard(shop_id)

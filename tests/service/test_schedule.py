@@ -16,6 +16,7 @@ from agent.jobs import RunView
 from agent.service.app import create_app
 from agent.service.fanout import Due
 from agent.service.schedule import (
+    ERROR_PAUSE,
     STALE_AFTER,
     Scheduler,
     due_runs,
@@ -237,6 +238,25 @@ def test_run_exists_from_another_process_is_not_an_error(engine):
     # No run started today in storage, so the shop is still due; but it is not asked again every minute.
     assert scheduler.due() == ["s1"] and scheduler.tick() == []
     clock.now += timedelta(minutes=30)
+    assert scheduler.tick() == ["s1"]
+
+
+def test_a_run_that_raised_is_tried_again_after_a_pause_not_every_minute(engine):
+    clock = Clock(AT_8_SHANGHAI)
+
+    class Down(FakeJobs):
+        def run_daily(self, shop_id: str, *, actor: str = "scheduler") -> RunView:
+            self.runs.append(shop_id)
+            raise ConnectionError("platform unreachable")
+
+    jobs = Down(engine, clock)
+    scheduler = Scheduler(engine=engine, jobs=jobs, now=clock, push=lambda s, r: None)
+    with pytest.raises(ConnectionError):
+        scheduler.run_shop("s1")  # APScheduler logs it
+    assert scheduler._in_flight == set() and scheduler.due() == ["s1"]
+    clock.now += ERROR_PAUSE - timedelta(seconds=1)
+    assert scheduler.tick() == []
+    clock.now += timedelta(seconds=1)
     assert scheduler.tick() == ["s1"]
 
 
