@@ -10,6 +10,7 @@ planner's own respect for limits is a courtesy.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from policies.limits import Policy
 
 WARMUP_DAYS = 1  # days of history before the agent trusts its estimates
 MODE_SWITCH_MARGIN = 0.15  # the other campaign mode must look this much better on the estimates to switch
+MODE_EVIDENCE_DAYS = 3  # days of history before the agent switches a campaign's mode at all
 
 
 def plan(obs: dict[str, Any], policy: Policy, memory: dict[str, Any]) -> list[Action]:
@@ -45,7 +47,8 @@ def plan(obs: dict[str, Any], policy: Policy, memory: dict[str, Any]) -> list[Ac
         return _safety_only(obs)
     world = belief_world(obs, policy, memory)
     shop_id = obs["shop"]["id"]
-    ops = Oracle(world, lookahead=28, switch_margin=MODE_SWITCH_MARGIN).plan()[shop_id]
+    margin = MODE_SWITCH_MARGIN if obs["day"] >= MODE_EVIDENCE_DAYS else math.inf
+    ops = Oracle(world, lookahead=28, switch_margin=margin).plan()[shop_id]
     before = expected_day(world)
     _apply(world, shop_id, ops)
     ops = _clear_month_billing(world, shop_id, ops)

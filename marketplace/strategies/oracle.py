@@ -34,7 +34,7 @@ class Oracle:
     lookahead: int = 35
     # Share of a SKU's best value in its current mode that the other mode must beat it by before the plan
     # switches (search ⇄ whole-site). 0 for the oracle, which knows the market; an estimate needs a margin,
-    # or noise flips a campaign back and forth and neither mode gathers the days it needs.
+    # or noise flips a campaign back and forth and neither mode gathers the days it needs. inf: never switch.
     switch_margin: float = 0.0
     _plan_day: int = field(default=-1, init=False)
     _ops: dict[str, list[Op]] = field(default_factory=dict, init=False)
@@ -102,6 +102,8 @@ class Oracle:
         cur = self.world.c.settings
         running = cur.active & cur.has_campaign
         switching = running[None, :] & active & (whole_site != cur.whole_site[None, :])
+        if np.isinf(self.switch_margin):  # no switching at all
+            return np.where(switching, -np.inf, value)
         stay = np.max(np.where(switching, -np.inf, value), axis=0)
         penalty = self.switch_margin * np.abs(np.where(np.isfinite(stay), stay, 0.0))
         return np.where(switching, value - penalty[None, :], value)

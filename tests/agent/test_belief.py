@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from agent.belief import SMOOTHING, _learn_capacity, _product
-from agent.planner import _clear_month_billing
+from agent.planner import MODE_EVIDENCE_DAYS, _clear_month_billing
+from marketplace.harness import simulate
 from marketplace.model import MONTH_BUDGET_DAYS
 from marketplace.scenario import load_scenario
 from marketplace.strategies.oracle_coupons import Op
@@ -122,3 +123,14 @@ def test_conversion_keeps_its_last_estimate_while_every_recent_day_was_out_of_st
 def test_conversion_still_counts_days_with_stock_and_no_orders() -> None:
     hist = _stock_history([0] * 10)  # plenty of stock, nobody bought: a real signal, down to the floor
     assert _base_cr(hist, day=10, stock=500) == pytest.approx(0.002)
+
+
+def test_the_agent_keeps_each_campaigns_mode_until_it_has_days_of_its_own_data() -> None:
+    # On loyal_buyers seed 15 one day of search data made whole-site look better; switched on day 1, a campaign
+    # never learned search again and the shop under-spent for four weeks (86% of the oracle). Now modes stay.
+    scenario = load_scenario(SCENARIO.with_name("loyal_buyers.yaml")).model_copy(update={"seed": 15})
+    run = simulate(scenario, "agent", days=MODE_EVIDENCE_DAYS + 1)
+    switched = [c["day"] for c in run.changes if c["kind"] == "campaign.mode"]
+    assert all(day >= MODE_EVIDENCE_DAYS for day in switched), switched
+    assert any(c["kind"] in ("campaign.bid", "campaign.budget") and c["day"] < MODE_EVIDENCE_DAYS
+               for c in run.changes), "bids and budgets still move in the first days"
