@@ -10,6 +10,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -108,6 +109,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(PlatformError, _platform_error)
     app.add_exception_handler(PlatformNotConfigured, _platform_not_configured)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(RedisConnectionError, _queue_unavailable)
     app.add_exception_handler(Exception, _internal_error)
 
 
@@ -170,6 +172,13 @@ async def _platform_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _platform_not_configured(request: Request, exc: Exception) -> JSONResponse:
     return error_response(409, "platform_not_configured", str(exc))
+
+
+async def _queue_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # XIAOER_QUEUE_URL is set and Redis, where the shop locks live, does not answer: nothing was changed.
+    log.warning("Redis unreachable on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(503, "queue_unavailable", "the run queue (Redis) does not answer, so nothing was changed; "
+                          "try again in a minute", headers={"Retry-After": "60"})
 
 
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:

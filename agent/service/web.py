@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from redis.exceptions import ConnectionError as RedisConnectionError
 from starlette.concurrency import run_in_threadpool
 
 from agent.i18n import LOCALES, Locale
@@ -131,6 +132,8 @@ def decide(request: Request, form: dict[str, str], owner: Owner) -> Response:
         return _dashboard(request, owner, locale, error=error, status=409 if exc.code != "invalid" else 400)
     except ShopBusy:
         return _dashboard(request, owner, locale, error=text("error.busy", locale), status=409)
+    except RedisConnectionError:
+        return _dashboard(request, owner, locale, error=text("error.queue_down", locale), status=503)
     return RedirectResponse(_home(form.get("lang"), notice=_DONE[choice]), status_code=303)
 
 
@@ -148,6 +151,8 @@ def run_now(request: Request, form: dict[str, str], owner: Owner) -> Response:
         return _dashboard(request, owner, locale, error=text("error.run_exists", locale), status=409)
     except ShopBusy:
         return _dashboard(request, owner, locale, error=text("error.busy", locale), status=409)
+    except RedisConnectionError:
+        return _dashboard(request, owner, locale, error=text("error.queue_down", locale), status=503)
     except (LookupError, PlatformError) as exc:  # platform not set up, or it kept failing
         return _dashboard(request, owner, locale, error=text("error.run_failed", locale, detail=str(exc)), status=502)
     push_later(request.app.state, owner.shop.id, view.run_id)

@@ -126,6 +126,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "notice.run_running": ("Today's run has started.", "今天的运行已开始。"),
     "notice.run_failed": ("Today's run failed; see the run history.", "今天的运行失败了，见运行记录。"),
     "error.run_exists": ("Today's run has already happened: once a day.", "今天已经运行过了：每天一次。"),
+    "error.queue_down": ("The run queue (Redis) does not answer, so nothing was changed; try again in a minute.",
+                         "运行队列（Redis）没有响应，什么都没有改动；请一分钟后再试。"),
     "error.busy": ("Xiaoer is working on this shop right now (a run is under way); try again in a minute.",
                    "店小二正在处理这家店（有一次运行正在进行），请一分钟后再试。"),
     "error.no_policy": ("Set your limits first: Xiaoer does nothing without them.",

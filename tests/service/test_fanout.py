@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import redis
 from fastapi.testclient import TestClient
+from pg import free_port
 from pydantic import ValidationError
 from rq import Queue
 from rq.job import Job
@@ -277,3 +278,19 @@ def test_an_owner_asking_while_a_worker_holds_the_shop_is_told_it_is_busy(servic
     finally:
         worker.close()
         service.app.state.jobs.locks.close()
+
+
+def test_with_redis_down_the_owner_is_told_and_nothing_changes(service: Service):
+    token = service.create_shop(SHOP_A, policy={})
+    csrf = sign_in(service, token)
+    nowhere = RedisLocks(f"redis://127.0.0.1:{free_port()}/0", wait=0.2)  # nothing listens there
+    service.app.state.jobs.locks = nowhere
+    try:
+        answer = service.http.post(f"/shops/{SHOP_A}/runs", headers=service.bearer(token))
+        assert answer.status_code == 503 and answer.json()["error"]["code"] == "queue_unavailable"
+        assert answer.headers["retry-after"] == "60"
+        page = service.http.post("/run", data={"csrf": csrf, "lang": "zh-CN"})
+        assert page.status_code == 503 and "运行队列（Redis）没有响应" in page.text
+        assert service.http.get(f"/shops/{SHOP_A}/runs", headers=service.bearer(token)).json() == [], "nothing ran"
+    finally:
+        nowhere.close()
