@@ -17,8 +17,8 @@ from pathlib import Path
 from uuid import uuid4
 
 import psycopg
+from ensure import ensure
 
-ROOT = Path(__file__).resolve().parents[1]
 SUPERUSER = "xiaoer"
 SETTINGS = (
     # A test server keeps nothing worth a crash-safe write; without fsync, commits are much faster.
@@ -109,10 +109,7 @@ class PostgresServer:
 
 def ensure_postgres() -> Path:
     """The server's bin dir, from scripts/ensure-postgres (which installs PostgreSQL when root)."""
-    done = subprocess.run([str(ROOT / "scripts" / "ensure-postgres")], capture_output=True, text=True, timeout=900)
-    if done.returncode != 0:
-        raise PostgresUnavailable(f"scripts/ensure-postgres failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return Path(done.stdout.strip().splitlines()[-1])
+    return Path(ensure("ensure-postgres", PostgresUnavailable))
 
 
 def start_server() -> PostgresServer:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
-from pg import ROOT, free_port
+from ensure import ensure
+from pg import free_port
 
 
 class RedisUnavailable(RuntimeError):
@@ -47,10 +48,7 @@ class RedisServer:
 
 def ensure_redis() -> str:
     """The redis-server path, from scripts/ensure-redis (which installs it when root)."""
-    done = subprocess.run([str(ROOT / "scripts" / "ensure-redis")], capture_output=True, text=True, timeout=900)
-    if done.returncode != 0:
-        raise RedisUnavailable(f"scripts/ensure-redis failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return done.stdout.strip().splitlines()[-1]
+    return ensure("ensure-redis", RedisUnavailable)
 
 
 def start_redis(timeout: float = 20) -> RedisServer:
