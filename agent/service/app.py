@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from agent.checkpoints import open_checkpointer
 from agent.jobs import Jobs
 from agent.llm import make_chat_model
+from agent.locks import RedisLocks
 from agent.service import (
     errors,
     metrics,
@@ -139,5 +140,8 @@ def open_jobs(
         checkpointer = owned.enter_context(open_checkpointer(settings.checkpoint_target()))
     if platform is None:
         platform = owned.enter_context(ShopPlatforms(engine))
+    locks = shop_locks(settings, wait=lock_wait)
+    if isinstance(locks, RedisLocks):
+        owned.callback(locks.close)
     return Jobs(engine=engine, checkpointer=checkpointer, platform=platform, out_dir=settings.reports_dir,
-                llm=make_chat_model(), on_llm_tokens=metrics.add_llm_tokens, locks=shop_locks(settings, wait=lock_wait))
+                llm=make_chat_model(), on_llm_tokens=metrics.add_llm_tokens, locks=locks)
