@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from agent import storage
+from agent.llm_stub import LlmStub, Reply, run_stub, say
 from agent.locks import RedisLocks, ShopBusy
 from agent.service import metrics
 from agent.service.app import create_app
@@ -294,3 +295,24 @@ def test_with_redis_down_the_owner_is_told_and_nothing_changes(service: Service)
         assert service.http.get(f"/shops/{SHOP_A}/runs", headers=service.bearer(token)).json() == [], "nothing ran"
     finally:
         nowhere.close()
+
+
+def test_a_workers_run_with_a_model_counts_its_tokens_where_the_api_reads_them(fleet: Fleet):
+    """A model behind the real OpenAI wire protocol (the local stub), reached from the worker's own process."""
+    narrative = "Stub narrative from a worker."
+
+    def rule(messages: list[dict], tools: list[dict]) -> Reply:
+        return say(narrative if not tools else "Nothing to change today.")  # the reporter has no tools
+
+    stub = LlmStub(rule)
+    shop_id = sorted(fleet.world.shops)[0]
+    with run_stub(stub) as url:
+        fleet.env.update({"XIAOER_LLM_BASE_URL": url, "XIAOER_LLM_API_KEY": "stub"})
+        assert fleet.queue.enqueue_daily(Due(shop_id, _local_date(), 0))
+        finish(fleet.worker("with-model"))
+    (run,) = fleet.daily_runs(shop_id)
+    assert run.status in ("done", "waiting_approval")
+    assert stub.total_tokens > 0 and fleet.queue.llm_tokens() == stub.total_tokens
+    assert f"xiaoer_worker_llm_tokens_total {stub.total_tokens}" in metrics.render(fleet.engine, fleet.queue)
+    with storage.session_scope(fleet.engine) as s:
+        assert any(narrative in r.markdown for r in storage.list_reports(s, shop_id))
