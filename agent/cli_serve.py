@@ -64,8 +64,6 @@ def serve_command(
              "--with-platform：模拟平台在本进程内，工作进程访问不到，因此运行在本进程进行（不使用 XIAOER_QUEUE_URL）。")
         updates["queue_url"] = None
     settings = settings.model_copy(update=updates)
-    if settings.database_url is None:
-        settings.home.mkdir(parents=True, exist_ok=True)
     engine = storage.make_engine(settings.database())
     storage.init_db(engine)
     try:

@@ -38,8 +38,6 @@ def worker_command(
         typer.echo("XIAOER_QUEUE_URL is not set: there is no queue to work on (e.g. redis://127.0.0.1:6379/0).\n"
                    "未设置 XIAOER_QUEUE_URL：没有可领取的队列。", err=True)
         raise typer.Exit(2)
-    if settings.database_url is None:
-        settings.home.mkdir(parents=True, exist_ok=True)
     engine = storage.make_engine(settings.database())
     try:
         storage.init_db(engine)  # once here, not in every run's process

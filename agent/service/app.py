@@ -130,8 +130,6 @@ def open_jobs(
     (`lock_wait`: seconds a step waits for a shop another process holds).
     """
     if engine is None:
-        if settings.database_url is None:
-            settings.home.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.database())
         owned.callback(engine.dispose)
     if migrate:

@@ -86,8 +86,11 @@ class ServiceSettings(BaseSettings):
         return self.admin_token.get_secret_value() if self.admin_token is not None else None
 
     def database(self) -> str:
-        """The app database URL: DATABASE_URL, else `<home>/xiaoer.db`."""
-        return self.database_url or f"sqlite:///{self.home / 'xiaoer.db'}"
+        """The app database URL: DATABASE_URL, else `<home>/xiaoer.db`, its directory made if missing."""
+        if self.database_url:
+            return self.database_url
+        self.home.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{self.home / 'xiaoer.db'}"
 
     def checkpoint_target(self) -> str | Path:
         """Where checkpoints live, by the one rule of `agent.checkpoints.checkpoints_target`: XIAOER_CHECKPOINTS,

@@ -44,7 +44,9 @@ def test_metrics_are_prometheus_text(service: Service) -> None:
         metrics.add_llm_tokens(-1)
 
 
-def test_settings_refuse_a_weak_admin_token_and_read_blank_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_refuse_a_weak_admin_token_and_read_blank_as_unset(monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
     for weak in ("changethis", "short-token"):
         with pytest.raises(ValidationError, match="XIAOER_ADMIN_TOKEN"):
             ServiceSettings(admin_token=weak)
@@ -53,6 +55,7 @@ def test_settings_refuse_a_weak_admin_token_and_read_blank_as_unset(monkeypatch:
     settings = ServiceSettings()
     assert (settings.admin, settings.reports_dir, str(settings.home)) == (None, None, ".xiaoer")
     assert settings.database() == "sqlite:///.xiaoer/xiaoer.db"
+    assert (tmp_path / ".xiaoer").is_dir(), "the default database's directory is made"
     monkeypatch.setenv("XIAOER_SCHEDULER", "")
     assert ServiceSettings().scheduler is True
     monkeypatch.setenv("XIAOER_SCHEDULER", "false")
