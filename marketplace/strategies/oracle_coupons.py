@@ -15,6 +15,7 @@ from marketplace.model import Settings
 from marketplace.rollout import rollout
 from marketplace.world import CouponRecord, World
 from policies.domain import CouponType, Segment
+from policies.limits import Policy
 
 COUPON_DAYS = 7
 MIN_GAIN = 1.0  # yuan over the lookahead: smaller gains are noise, not worth a change
@@ -126,7 +127,7 @@ def _within_budgets(world: World, kept: list[CouponRecord], worth: dict[str, flo
     out = []
     for shop in world.c.shop_ids:
         pol = world.shops[shop].policy
-        room = min(pol.discount.daily_budget, pol.discount.weekly_budget / 7)
+        room = _daily_room(pol)
         mine = [r for r in kept if r.shop_id == shop]
         worst = {r.id: _worst_daily(world, r) for r in mine}
         used = sum(worst.values())
@@ -204,10 +205,15 @@ def _fit_budgets(world: World, kept: list[CouponRecord], offers: list, ops: dict
         shop = world.c.shop_ids[world.c.params.shop[row]]
         pol = world.shops[shop].policy
         cost = idea.worst_discount * limit
-        room = min(pol.discount.daily_budget, pol.discount.weekly_budget / 7)
+        room = _daily_room(pol)
         if used[shop] + cost <= room:
             used[shop] += cost
             ops[shop].append(Op("create_coupon", world.c.skus[row], idea.body(world.c.skus[row], limit)))
+
+
+def _daily_room(policy: Policy) -> float:
+    """The most the shop's coupons may cost in a day: the daily budget, or a day's share of the weekly one."""
+    return min(policy.discount.daily_budget, policy.discount.weekly_budget / 7)
 
 
 def _worst_daily(world: World, rec: CouponRecord) -> float:
