@@ -20,7 +20,7 @@ from marketplace import bounds
 from marketplace.api import CouponBody, coupon_spec
 from marketplace.model import MONTH_BUDGET_DAYS
 from marketplace.strategies.oracle import BUDGET_HEADROOM, Oracle
-from marketplace.strategies.oracle_coupons import Op
+from marketplace.strategies.oracle_coupons import Op, OverBudget, budget_stops
 from marketplace.world import World
 from policies.actions import (
     Action,
@@ -43,10 +43,10 @@ MODE_EVIDENCE_DAYS = 3  # days of history before the agent switches a campaign's
 
 def plan(obs: dict[str, Any], policy: Policy, memory: dict[str, Any]) -> list[Action]:
     """Today's proposals for one shop (none executed here)."""
-    if obs["day"] < WARMUP_DAYS:
-        return _safety_only(obs)
     world = belief_world(obs, policy, memory)
     shop_id = obs["shop"]["id"]
+    if obs["day"] < WARMUP_DAYS:
+        return _safety_only(obs) + [_stop_coupon(op, obs) for op in budget_stops(world)[shop_id]]
     margin = MODE_SWITCH_MARGIN if obs["day"] >= MODE_EVIDENCE_DAYS else math.inf
     ops = Oracle(world, lookahead=28, switch_margin=margin).plan()[shop_id]
     before = expected_day(world)
@@ -57,7 +57,8 @@ def plan(obs: dict[str, Any], policy: Policy, memory: dict[str, Any]) -> list[Ac
 
 
 def _safety_only(obs: dict[str, Any]) -> list[Action]:
-    """Before there is history: only pause ads on SKUs that have nothing to sell."""
+    """Before there is history: pause ads on SKUs that have nothing to sell (the coupons the shop started with are
+    held to the owner's coupon budgets too, which needs no history: see `budget_stops`)."""
     stock = {p["sku"]: p["stock"] for p in obs["products"]}
     return [SetCampaignStatus(sku=c["sku"], campaign_id=c["id"], status="paused", current_status=c["status"],
                               rationale="out of stock: ads would buy clicks that cannot convert",
@@ -124,12 +125,7 @@ def _action(op: Op, ops: list[Op], obs: dict, world: World, before: dict, after:
                             start_day=obs["day"], end_day=obs["day"] + body["valid_days"] - 1,
                             **_coupon_reason(body))
     if op.kind == "stop_coupon":
-        coupon = next(c for c in obs["coupons"] if c["id"] == op.target)
-        used, cost = f"{coupon['redeemed']:.0f}", f"¥{coupon['cost']:.0f}"
-        return StopCoupon(coupon_id=op.target, sku=coupon["sku"],
-                          rationale=f"coupon {op.target} costs more than the orders it adds: "
-                                    f"{used} used for {cost} so far",
-                          rationale_zh=f"优惠券 {op.target} 的成本高于它带来的订单：已使用 {used} 张，花费 {cost}")
+        return _stop_coupon(op, obs)
     camp = campaigns[op.target]
     sku = camp["sku"]
     row = world.row(obs["shop"]["id"], sku)
@@ -149,6 +145,23 @@ def _action(op: Op, ops: list[Op], obs: dict, world: World, before: dict, after:
     return SetCampaignMode(sku=sku, campaign_id=op.target, mode=mode, target_roi=roi, current_mode=camp["mode"],
                            current_target_roi=camp["target_roi"] if camp["mode"] == "whole_site" else None,
                            **why, expected=effect)
+
+
+def _stop_coupon(op: Op, obs: dict) -> StopCoupon:
+    coupon = next(c for c in obs["coupons"] if c["id"] == op.target)
+    if isinstance(op.value, OverBudget):
+        why = op.value
+        worst, live, daily, weekly = (f"¥{v:,.0f}" for v in (why.worst, why.live, why.daily, why.weekly))
+        return StopCoupon(coupon_id=op.target, sku=coupon["sku"],
+                          rationale=f"coupon {op.target} may cost up to {worst} a day (its daily cap × its largest "
+                                    f"discount); the live coupons together could cost {live} a day, more than your "
+                                    f"coupon budgets allow ({daily} a day, {weekly} a week)",
+                          rationale_zh=f"优惠券 {op.target} 每天最多可能花费 {worst}（每日上限 × 最大优惠）；现有优惠券"
+                                       f"合计每天可能花费 {live}，超过您的优惠券预算（每天 {daily}，每周 {weekly}）")
+    used, cost = f"{coupon['redeemed']:.0f}", f"¥{coupon['cost']:.0f}"
+    return StopCoupon(coupon_id=op.target, sku=coupon["sku"],
+                      rationale=f"coupon {op.target} costs more than the orders it adds: {used} used for {cost} so far",
+                      rationale_zh=f"优惠券 {op.target} 的成本高于它带来的订单：已使用 {used} 张，花费 {cost}")
 
 
 def _effect(after: dict, row: int) -> ExpectedEffect:

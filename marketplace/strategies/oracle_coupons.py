@@ -38,7 +38,19 @@ class Op:
 
     kind: str
     target: str
-    value: Any  # float (bid, budget), str (status), (mode, target ROI), dict (coupon body), None (stop)
+    value: Any  # float (bid, budget), str (status), (mode, target ROI), dict (coupon body), None or OverBudget (stop)
+
+
+@dataclass(frozen=True)
+class OverBudget:
+    """Why a live coupon is stopped though it pays: at worst the live coupons, this one with them, could cost
+    `live` in a day, more than the owner's coupon budgets allow (`daily`, and `weekly` spread over 7 days), and this
+    one may cost `worst`."""
+
+    worst: float
+    live: float
+    daily: float
+    weekly: float
 
 
 @dataclass
@@ -134,11 +146,21 @@ def _within_budgets(world: World, kept: list[CouponRecord], worth: dict[str, flo
         for rec in sorted(mine, key=lambda r: worth[r.id] / max(worst[r.id], 1e-9)):
             if used <= room + 1e-9:
                 break
-            ops[shop].append(Op("stop_coupon", rec.id, None))
+            why = OverBudget(worst[rec.id], used, pol.discount.daily_budget, pol.discount.weekly_budget)
+            ops[shop].append(Op("stop_coupon", rec.id, why))
             used -= worst[rec.id]
             mine.remove(rec)
         out += mine
     return out
+
+
+def budget_stops(world: World) -> dict[str, list[Op]]:
+    """The stops that hold the live coupons to the owner's coupon budgets, before anything is known of what each
+    coupon earns: each counts the same, so the ones that may cost most in a day go first and the fewest stop."""
+    ops: dict[str, list[Op]] = {shop: [] for shop in world.c.shop_ids}
+    live = world.live_coupons()
+    _within_budgets(world, live, {r.id: 1.0 for r in live}, ops)
+    return ops
 
 
 def _idea(world: World, row: int, spec) -> Idea | None:

@@ -1,0 +1,45 @@
+"""The agent's first day on a shop, before it has any history: the coupons the shop started with are held to the
+owner's coupon budgets at once. A generated shop (seed 1001) starts with a ¥3-off-30 coupon for up to 300 uses a day
+and a ¥4 follow coupon for up to 100, ¥1,300 a day at worst against a ¥300 budget; the agent used to leave them
+running through day 0 (¥364 spent, found by the audit on held-out shops)."""
+
+from agent.observe import observe
+from agent.planner import plan
+from marketplace.client import PlatformClient, in_process
+from marketplace.generator import generate
+from marketplace.harness import simulate
+from marketplace.world import World
+from policies.actions import StopCoupon
+
+STARTING = {"S1-shop-threshold", "S1-shop-follow"}
+
+
+def first_day_plan(scenario) -> list:
+    world = World(scenario)
+    shop = scenario.shops[0]
+    with in_process(world, admin_token="adm") as http:
+        obs = observe(PlatformClient(http, shop.id, world.token_for(shop.id)))
+    assert obs["day"] == 0
+    return plan(obs, shop.policy, {})
+
+
+def test_coupons_that_may_cost_more_than_the_budget_are_stopped_on_the_first_day_with_the_reason():
+    stops = [a for a in first_day_plan(generate(12, seed=1001)) if isinstance(a, StopCoupon)]
+    assert {a.coupon_id for a in stops} == STARTING
+    assert all("coupon budgets allow (¥300 a day, ¥1,500 a week)" in a.rationale for a in stops)
+    assert all("优惠券预算（每天 ¥300，每周 ¥1,500）" in a.rationale_zh for a in stops)
+
+
+def test_coupons_within_the_budget_are_left_running_on_the_first_day():
+    scenario = generate(12, seed=1001)
+    shop = scenario.shops[0]
+    roomy = shop.policy.model_copy(update={"discount": shop.policy.discount.model_copy(
+        update={"daily_budget": 2000.0, "weekly_budget": 14000.0})})
+    scenario = scenario.model_copy(update={"shops": [shop.model_copy(update={"policy": roomy})]})
+    assert not [a for a in first_day_plan(scenario) if isinstance(a, StopCoupon)]
+
+
+def test_the_first_day_stays_within_the_owners_coupon_budget():
+    run = simulate(generate(12, seed=1001), "agent", days=2)
+    assert {c["target"] for c in run.changes if c["day"] == 0 and c["kind"] == "coupon.stop"} == STARTING
+    assert run.outside_policy == []
