@@ -55,6 +55,9 @@ def rollout(
             break
         settings.bid = ramp(current.bid, target.bid, max_bid_change)
         state, ctx = begin_day(params, state, events, *world.calendar(day))
+        # A day that starts with nothing to sell has its ads paused, as every plan pauses them at stock-out:
+        # holding them on would charge the ad option for clicks no plan buys.
+        settings.active = target.active & (state.stock > 0)
         out = simulate_day(params, state, settings, book, ctx, rng=None)
         state = advance(params, state, out, ctx)
         total += out.profit.sum(axis=0)
