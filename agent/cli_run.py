@@ -36,10 +36,10 @@ def run_command(
     from agent.jobs import Jobs
     from agent.llm import make_chat_model
     from agent.service.platform import ShopPlatforms
-    from agent.service.settings import ServiceSettings
+    from agent.service.settings import settings_or_exit
     from policies.limits import PolicyError, load_policy
 
-    settings = ServiceSettings()
+    settings = settings_or_exit()
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = storage.make_engine(settings.database())
     storage.init_db(engine)

@@ -44,17 +44,11 @@ def serve_command(
 
     启用 --with-platform 时，页面上的「立即运行」运行当前模拟日；运行完成后，模拟时钟前进一天。
     """
-    from pydantic import ValidationError
-
     from agent import storage
-    from agent.service.settings import ServiceSettings
+    from agent.service.settings import settings_or_exit
 
     url = f"http://{_shown_host(host)}:{port}"
-    try:
-        settings = ServiceSettings()
-    except ValidationError as exc:
-        _say(f"settings from the environment 环境变量设置有误:\n{exc}")
-        raise typer.Exit(2) from None
+    settings = settings_or_exit()
     updates: dict[str, Any] = {"public_url": settings.public_url or url}
     if scheduler is not None:
         updates["scheduler"] = scheduler

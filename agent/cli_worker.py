@@ -21,19 +21,14 @@ def worker_command(
     max_jobs: Annotated[int | None, typer.Option(min=1, help="Stop after this many runs.")] = None,
 ) -> None:
     """Run shops' daily runs from the queue (XIAOER_QUEUE_URL). 从队列（XIAOER_QUEUE_URL）领取并执行各店的每日运行。"""
-    from pydantic import ValidationError
     from rq import Worker
 
     from agent import storage
     from agent.service import app as _preloaded  # noqa: F401 - the agent's modules, imported once here so each
     from agent.service.fanout import RunQueue  # run's child process starts with them instead of importing anew
-    from agent.service.settings import ServiceSettings
+    from agent.service.settings import settings_or_exit
 
-    try:
-        settings = ServiceSettings()
-    except ValidationError as exc:
-        typer.echo(f"settings from the environment 环境变量设置有误:\n{exc}", err=True)
-        raise typer.Exit(2) from None
+    settings = settings_or_exit()
     if settings.queue_url is None:
         typer.echo("XIAOER_QUEUE_URL is not set: there is no queue to work on (e.g. redis://127.0.0.1:6379/0).\n"
                    "未设置 XIAOER_QUEUE_URL：没有可领取的队列。", err=True)

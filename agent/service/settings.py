@@ -96,3 +96,16 @@ class ServiceSettings(BaseSettings):
         """Where checkpoints live, by the one rule of `agent.checkpoints.checkpoints_target`: XIAOER_CHECKPOINTS,
         else the app database when it is PostgreSQL, else `<home>/checkpoints.sqlite`."""
         return checkpoints_target(checkpoints=self.checkpoints, database_url=self.database_url, home=self.home)
+
+
+def settings_or_exit() -> ServiceSettings:
+    """The settings, for a command: a bad variable is said on stderr, as pydantic names it and why, and the
+    command exits with status 2 instead of a traceback."""
+    import typer
+    from pydantic import ValidationError
+
+    try:
+        return ServiceSettings()
+    except ValidationError as exc:
+        typer.echo(f"settings from the environment 环境变量设置有误:\n{exc}", err=True)
+        raise typer.Exit(2) from None

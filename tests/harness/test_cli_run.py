@@ -64,3 +64,14 @@ def test_run_registers_the_shop_runs_once_a_day_and_remembers(platform, tmp_path
     assert nxt.exit_code == 0, nxt.output
     with storage.session_scope(engine) as s:
         assert len(storage.list_runs(s, shop_id)) == 2
+
+
+@pytest.mark.parametrize("command", [["run", "--shop", "any-shop"], ["worker", "--burst"], ["serve"]])
+def test_a_bad_setting_in_the_environment_is_named_and_the_command_exits_2(command, tmp_path: Path,
+                                                                           monkeypatch) -> None:
+    monkeypatch.setenv("XIAOER_HOME", str(tmp_path))
+    monkeypatch.setenv("XIAOER_LOCK_LEASE", "a minute")
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2
+    assert "XIAOER_LOCK_LEASE" in result.stderr and "环境变量设置有误" in result.stderr
+    assert not (tmp_path / "xiaoer.db").exists()  # nothing was opened or made
