@@ -15,6 +15,7 @@ Estimates, per SKU, from the last days of metrics by traffic source:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -68,9 +69,11 @@ def belief_world(obs: dict[str, Any], policy: Policy, memory: dict[str, Any]) ->
     history = _history(obs["metrics"])
     suggestions = {s["sku"]: s for s in obs["suggestions"]}
     campaigns = {c["sku"]: c for c in obs["campaigns"]}
+    boosts = {e["id"]: e["traffic_mult"] for e in obs["calendar"]}
     products = [
         _product(p, campaigns.get(p["sku"]), suggestions.get(p["sku"]), history.get(p["sku"], {}), start, day,
-                 memory.setdefault(p["sku"], {}))
+                 memory.setdefault(p["sku"], {}), _event_days(obs["calendar"], p["sku"]),
+                 boosts.get(p["in_event"], 1.0))
         for p in obs["products"]
     ]
     shop = ShopSpec(
@@ -95,23 +98,50 @@ def _history(rows: list[dict]) -> dict[str, dict[str, dict[int, dict]]]:
     return out
 
 
+Traffic = Callable[[int], float | None]  # day → its traffic factor (season × event), None where unknown
+
+
 def _season(start: date, day: int) -> float:
     return float(season(np.array(SEASON_PRIOR), (start + timedelta(days=day)).weekday()))
 
 
+def _event_days(calendar: list[dict], sku: str) -> frozenset[int]:
+    """Days a promotion on the calendar was open to the SKU (whether it entered or not)."""
+    return frozenset(d for e in calendar if any(s["sku"] == sku for s in e["skus"])
+                     for d in range(e["start_day"], e["end_day"] + 1))
+
+
+def _boosts(mem: dict, day: int, event_days: frozenset[int], boost_today: float) -> Callable[[int], float | None]:
+    """Day → the event traffic multiplier the SKU had that day: remembered each morning in `mem["boost"]` (1 out of
+    any event), 1 on a day no event was open to it, None on an event day the agent did not see (unknown)."""
+    known: dict[str, float] = mem.setdefault("boost", {})
+    known[str(day)] = boost_today
+    for key in [k for k in known if int(k) < day - STOCK_MEMORY_DAYS]:
+        del known[key]
+    return lambda d: known.get(str(d), None if d in event_days else 1.0)
+
+
 def _product(p: dict, camp: dict | None, sug: dict | None, hist: dict, start: date, day: int,
-             mem: dict) -> ProductSpec:
-    recent = range(max(0, day - ESTIMATE_DAYS), day)
-    organic = [hist.get("organic", {}).get(d) for d in recent]
-    organic = [(d, r) for d, r in zip(recent, organic, strict=True) if r is not None]
-    visitors = sum(r["visitors"] for _, r in organic)
-    seasons = sum(_season(start, d) for d, _ in organic) or 1.0
+             mem: dict, event_days: frozenset[int] = frozenset(), boost_today: float = 1.0) -> ProductSpec:
+    boost = _boosts(mem, day, event_days, boost_today)
+
+    def traffic(d: int) -> float | None:
+        """Season × event multiplier; an event day's traffic says little of an ordinary day's, unless divided."""
+        b = boost(d)
+        return None if b is None else _season(start, d) * b
+
+    back = range(day - 1, max(0, day - STOCK_MEMORY_DAYS) - 1, -1)
+    organic = [(d, hist["organic"][d], t) for d in back if d in hist.get("organic", {}) and (t := traffic(d))]
+    organic = organic[:ESTIMATE_DAYS]
+    visitors = sum(r["visitors"] for _, r, _ in organic)
+    seasons = sum(t for _, _, t in organic) or 1.0
     lift = 1 + 0.5 * np.tanh(p["sales_7d"] / 40.0)
     v0 = visitors / seasons / lift if organic else 30.0
-    base_cr = _conversion(hist, _morning_stock(p, hist, day, mem), day, mem)
+    plain = frozenset(d for d in back if boost(d) == 1.0)  # the event price moved conversion on the others
+    base_cr = _conversion(hist, _morning_stock(p, hist, day, mem), day, mem, plain)
     b50 = (sug["suggested_bid"] / (SUGGESTION_OVER_B50 * (2 if sug["stage"] == 2 else 1))) if sug else 1.0
-    search = _search_estimates(p, camp, hist.get("search", {}), start, day, b50, mem)
-    ws = _whole_site_estimates(camp, sug, hist.get("whole_site", {}), start, day, mem)
+    search = _search_estimates(p, camp, hist.get("search", {}), traffic, day, b50, mem)
+    ws = _whole_site_estimates(camp, sug, hist.get("whole_site", {}), traffic, day, mem)
     refunds = sum(r["refunds"] for src in hist.values() for r in src.values())
     all_orders = sum(r["orders"] for src in hist.values() for r in src.values())
     market = MarketTruth(
@@ -159,7 +189,7 @@ def _short_of_stock(hist: dict, stock: dict[int, float], d: int, cr: float) -> b
     return stock[d] < LOW_STOCK_MARGIN * visitors * cr
 
 
-def _conversion(hist: dict, stock: dict[int, float], day: int, mem: dict) -> float:
+def _conversion(hist: dict, stock: dict[int, float], day: int, mem: dict, plain: frozenset[int] | None = None) -> float:
     """Organic conversion from the last `ESTIMATE_DAYS` days with stock to sell all day.
 
     A day without stock has visitors but no orders, and a day that sold out has fewer orders than
@@ -170,7 +200,8 @@ def _conversion(hist: dict, stock: dict[int, float], day: int, mem: dict) -> flo
     organic = hist.get("organic", {})
     reference = mem.get("base_cr", CR_PRIOR)
     days = [d for d in range(day - 1, max(0, day - STOCK_MEMORY_DAYS) - 1, -1)
-            if d in organic and not _short_of_stock(hist, stock, d, reference)][:ESTIMATE_DAYS]
+            if d in organic and (plain is None or d in plain) and not _short_of_stock(hist, stock, d, reference)]
+    days = days[:ESTIMATE_DAYS]
     if not days:
         return float(np.clip(reference, 0.002, 0.5))
     visitors = sum(organic[d]["visitors"] for d in days)
@@ -180,7 +211,7 @@ def _conversion(hist: dict, stock: dict[int, float], day: int, mem: dict) -> flo
     return mem["base_cr"]
 
 
-def _search_estimates(p: dict, camp: dict | None, search: dict[int, dict], start: date, day: int, b50: float,
+def _search_estimates(p: dict, camp: dict | None, search: dict[int, dict], traffic: Traffic, day: int, b50: float,
                       mem: dict) -> dict[str, float]:
     """Click capacity, cost per click and the stage-2 reserve from recent search days."""
     out = {"kappa": KAPPA_PRIOR, "cmax": mem.get("cmax", 200.0), "r2": mem.get("r2", R2_PRIOR * b50),
@@ -191,9 +222,10 @@ def _search_estimates(p: dict, camp: dict | None, search: dict[int, dict], start
     bid = camp["bid"]
     if last and last["clicks"] > 0 and bid > 0:
         out["kappa"] = float(np.clip(last["ad_spend"] / last["clicks"] / bid, 0.3, 1.0))
-    if last and bid > 0 and camp["mode"] == "search" and camp["status"] == "active":
+    seen = traffic(day - 1)
+    if last and bid > 0 and camp["mode"] == "search" and camp["status"] == "active" and seen:
         budget_bound = last["ad_spend"] >= 0.9 * camp["budget"]
-        reach = float(hill(np.array(bid), np.array(b50), np.array(H_PRIOR))) * _season(start, day - 1)
+        reach = float(hill(np.array(bid), np.array(b50), np.array(H_PRIOR))) * seen
         implied = last["clicks"] / max(reach, 1e-6)
         if camp["stage"] == 1 and last["clicks"] > 0:
             known = mem.get("cmax")
@@ -229,14 +261,15 @@ def _learn_capacity(known: float | None, implied: float, budget_bound: bool) -> 
     return implied if known is None else known + SMOOTHING * (implied - known)
 
 
-def _whole_site_estimates(camp: dict | None, sug: dict | None, ws: dict[int, dict], start: date, day: int,
+def _whole_site_estimates(camp: dict | None, sug: dict | None, ws: dict[int, dict], traffic: Traffic, day: int,
                           mem: dict) -> dict[str, float]:
     """Whole-site spend capacity at the lowest deliverable target ROI, from delivered spend."""
     tmin = max(sug["suggested_target_roi"] if sug else 3.0, 0.5)
     last = ws.get(day - 1)
-    if camp and last and camp["mode"] == "whole_site" and last["ad_spend"] > 0:
+    seen = traffic(day - 1)
+    if camp and last and camp["mode"] == "whole_site" and last["ad_spend"] > 0 and seen:
         target = max(camp["target_roi"], tmin)
-        implied = last["ad_spend"] / ((tmin / target) ** GAMMA_PRIOR * _season(start, day - 1))
+        implied = last["ad_spend"] / ((tmin / target) ** GAMMA_PRIOR * seen)
         mem["smax"] = _learn_capacity(mem.get("smax"), implied, last["ad_spend"] >= 0.9 * camp["budget"])
     return {"tmin": tmin, "gamma": GAMMA_PRIOR, "smax": mem.get("smax", SMAX_UNMEASURED)}
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.belief import SMOOTHING, _learn_capacity, _product
+from agent.belief import SMOOTHING, _learn_capacity, _product, _season
 from agent.planner import MODE_EVIDENCE_DAYS, _clear_month_billing
 from marketplace.harness import simulate
 from marketplace.model import MONTH_BUDGET_DAYS
@@ -134,3 +134,35 @@ def test_the_agent_keeps_each_campaigns_mode_until_it_has_days_of_its_own_data()
     assert all(day >= MODE_EVIDENCE_DAYS for day in switched), switched
     assert any(c["kind"] in ("campaign.bid", "campaign.budget") and c["day"] < MODE_EVIDENCE_DAYS
                for c in run.changes), "bids and budgets still move in the first days"
+
+
+# --- promotion days ---------------------------------------------------------------------------------------------------
+
+def _event_history(boosted: float) -> dict:
+    """Ten days of 100 organic visitors and 4 orders a day at the weekday season, except days 6–8 of an event that
+    multiplied traffic by `boosted` and, at the event price, converted twice as well."""
+    season = [_season(START, d) for d in range(10)]
+    return {"organic": {d: _day(100 * season[d] * (boosted if 6 <= d <= 8 else 1),
+                                (8 if 6 <= d <= 8 else 4) * season[d] * (boosted if 6 <= d <= 8 else 1))
+                        for d in range(10)}}
+
+
+def _estimate(hist: dict, mem: dict, event_days: frozenset[int]) -> tuple[float, float]:
+    spec = _product({**PRODUCT, "stock": 500, "sales_7d": 0.0}, None, None, hist, START, 10, mem, event_days)
+    return spec.market.v0, spec.market.base_cr
+
+
+def test_event_days_the_agent_saw_are_divided_by_their_traffic_and_left_out_of_conversion() -> None:
+    plain_v0, _ = _estimate(_event_history(1.0), {}, frozenset())
+    counted_cr = _estimate(_event_history(3.0), {"boost": {str(d): 1.0 for d in range(10)}}, frozenset())[1]
+    seen = {"boost": {str(d): 3.0 if 6 <= d <= 8 else 1.0 for d in range(10)}}
+    v0, cr = _estimate(_event_history(3.0), seen, frozenset(range(6, 9)))
+    assert v0 == pytest.approx(plain_v0)  # ×3 traffic on three days would have read as 60% more visitors
+    assert cr == pytest.approx((7 * 4 + 0.04 * 20) / (7 * 100 + 20), rel=0.02)  # the seven ordinary days
+    assert counted_cr > 1.2 * cr  # counted as ordinary days, the event's doubled conversion would have shown
+
+
+def test_event_days_the_agent_did_not_see_teach_nothing() -> None:
+    plain_v0, _ = _estimate(_event_history(1.0), {}, frozenset())
+    v0, _ = _estimate(_event_history(3.0), {}, frozenset(range(6, 9)))  # no morning remembered: multiplier unknown
+    assert v0 == pytest.approx(plain_v0, rel=0.02)
