@@ -130,10 +130,8 @@ def decide(request: Request, form: dict[str, str], owner: Owner) -> Response:
     except DecisionError as exc:
         error = text(f"error.{exc.code}", locale, detail=str(exc))
         return _dashboard(request, owner, locale, error=error, status=409 if exc.code != "invalid" else 400)
-    except ShopBusy:
-        return _dashboard(request, owner, locale, error=text("error.busy", locale), status=409)
-    except RedisConnectionError:
-        return _dashboard(request, owner, locale, error=text("error.queue_down", locale), status=503)
+    except (ShopBusy, RedisConnectionError) as exc:
+        return _shop_held(request, owner, locale, exc)
     return RedirectResponse(_home(form.get("lang"), notice=_DONE[choice]), status_code=303)
 
 
@@ -149,14 +147,20 @@ def run_now(request: Request, form: dict[str, str], owner: Owner) -> Response:
         view = request.app.state.jobs.run_daily(owner.shop.id, actor=owner.actor)
     except RunExists:
         return _dashboard(request, owner, locale, error=text("error.run_exists", locale), status=409)
-    except ShopBusy:
-        return _dashboard(request, owner, locale, error=text("error.busy", locale), status=409)
-    except RedisConnectionError:
-        return _dashboard(request, owner, locale, error=text("error.queue_down", locale), status=503)
+    except (ShopBusy, RedisConnectionError) as exc:
+        return _shop_held(request, owner, locale, exc)
     except (LookupError, PlatformError) as exc:  # platform not set up, or it kept failing
         return _dashboard(request, owner, locale, error=text("error.run_failed", locale, detail=str(exc)), status=502)
     push_later(request.app.state, owner.shop.id, view.run_id)
     return RedirectResponse(_home(form.get("lang"), notice=f"run_{view.status}"), status_code=303)
+
+
+def _shop_held(request: Request, owner: Owner, locale: Locale, exc: Exception) -> Response:
+    """The page again, nothing changed, when the shop could not be had: another process holds it (409), or the
+    queue's Redis, which holds the shops' locks, is down (503)."""
+    busy = isinstance(exc, ShopBusy)
+    error = text("error.busy" if busy else "error.queue_down", locale)
+    return _dashboard(request, owner, locale, error=error, status=409 if busy else 503)
 
 
 @_owner_post("/policy/kill")
