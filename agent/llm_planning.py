@@ -2,9 +2,10 @@
 
 The model sees the candidates and the shop's recent results as data, may check them with the
 read and analysis tools, and records what it wants with the `propose_*` tools. Only what it
-records becomes a proposal, and every proposal still goes through the owner's guard. If the
-model fails (the server is down, it answers nonsense), the day is planned by the built-in
-planner alone and the plan says so.
+records becomes a proposal, besides the candidates that keep the shop within an owner's limit (stops of
+coupons that could cost more than the coupon budget), which it cannot drop; every proposal still goes
+through the owner's guard. If the model fails (the server is down, it answers nonsense), the day is
+planned by the built-in planner alone and the plan says so.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from agent.graph import Plan
 from agent.llm import llm_plan
 from agent.planner import plan as deterministic_plan
 from marketplace.client import PlatformClient
+from policies.actions import Action, StopCoupon
 from policies.limits import Policy
 from tools import ProposalSink, make_tools
 
@@ -46,8 +48,19 @@ def llm_planner(model: Any, client: PlatformClient, *, locale: str = "en", max_s
             return Plan(candidates, "planner", {"llm_error": f"{type(exc).__name__}: {exc}"[:500]})
         if on_tokens:
             on_tokens(result.usage.total_tokens)
+        kept = _limit_keepers(candidates, result.proposals)
         note = {"llm_text": result.text[:2000], "llm_steps": result.steps, "llm_stopped": result.stopped,
-                "llm_tokens": result.usage.total_tokens, "candidates": len(candidates)}
-        return Plan(result.proposals, "llm", note)
+                "llm_tokens": result.usage.total_tokens, "candidates": len(candidates),
+                "kept_for_limits": [a.target for a in kept]}
+        return Plan([*result.proposals, *kept], "llm", note)
 
     return plan
+
+
+def _limit_keepers(candidates: list[Action], proposals: list[Action]) -> list[Action]:
+    """The candidates that keep the shop within an owner's limit (a coupon that could cost more in a day than the
+    coupon budget, stopped) and that the model did not propose itself: the model may add and drop what earns, not
+    what the limits need."""
+    proposed = {(a.kind, a.target) for a in proposals}
+    return [a for a in candidates
+            if isinstance(a, StopCoupon) and a.holds_limit and (a.kind, a.target) not in proposed]

@@ -152,7 +152,7 @@ def _stop_coupon(op: Op, obs: dict) -> StopCoupon:
     if isinstance(op.value, OverBudget):
         why = op.value
         worst, live, daily, weekly = (f"¥{v:,.0f}" for v in (why.worst, why.live, why.daily, why.weekly))
-        return StopCoupon(coupon_id=op.target, sku=coupon["sku"],
+        return StopCoupon(coupon_id=op.target, sku=coupon["sku"], holds_limit="discount.daily_budget",
                           rationale=f"coupon {op.target} may cost up to {worst} a day (its daily cap × its largest "
                                     f"discount); the live coupons together could cost {live} a day, more than your "
                                     f"coupon budgets allow ({daily} a day, {weekly} a week)",

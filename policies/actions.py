@@ -143,6 +143,8 @@ class StopCoupon(_Action):
     kind: Literal[ActionKind.STOP_COUPON] = ActionKind.STOP_COUPON
     coupon_id: str = Field(min_length=1, max_length=80)
     sku: str | None = Field(None, description="The SKU it applies to, for the report.")
+    holds_limit: str | None = Field(None, max_length=80, description="The owner's limit this stop keeps the shop "
+                                    "within (e.g. discount.daily_budget): no plan may leave it out.")
 
     @property
     def target(self) -> str:

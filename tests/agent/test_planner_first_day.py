@@ -43,3 +43,20 @@ def test_the_first_day_stays_within_the_owners_coupon_budget():
     run = simulate(generate(12, seed=1001), "agent", days=2)
     assert {c["target"] for c in run.changes if c["day"] == 0 and c["kind"] == "coupon.stop"} == STARTING
     assert run.outside_policy == []
+
+
+def test_a_model_that_proposes_nothing_cannot_drop_the_stops_the_coupon_budget_needs(stub, base_url):
+    from agent.llm import LlmSettings, make_chat_model
+    from agent.llm_planning import llm_planner
+    from agent.llm_stub import say
+
+    scenario = generate(12, seed=1001)
+    world, shop = World(scenario), scenario.shops[0]
+    stub.load([say("All looks fine, nothing to change today.")])
+    model = make_chat_model(LlmSettings(base_url=base_url, api_key="stub-key", model="stub-model"), max_retries=0)
+    with in_process(world, admin_token="adm") as http:
+        client = PlatformClient(http, shop.id, world.token_for(shop.id))
+        planned = llm_planner(model, client)(observe(client), shop.policy, {})
+    assert planned.proposed_by == "llm"
+    assert {a.coupon_id for a in planned.actions if isinstance(a, StopCoupon)} == STARTING
+    assert sorted(planned.note["kept_for_limits"]) == sorted(STARTING)
