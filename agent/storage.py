@@ -1,30 +1,23 @@
 """The agent's storage: engine, shops, policy versions, runs, audit log, reports and owner tokens.
 
-Everything storage offers is importable from here, including the tables (`agent.storage_models`),
-the proposal state machine (`agent.storage_proposals`) and the schema's migrations
+Everything storage offers is importable from here, including the engine (`agent.storage_engine`), the tables
+(`agent.storage_models`), the proposal state machine (`agent.storage_proposals`) and the schema's migrations
 (`agent.storage_schema`). Functions take a session and flush but never commit: the caller's
 `session_scope` is the transaction, so a state change and its audit event land together or not at all.
 """
 
 import hashlib
 import hmac
-import json
-import math
-import os
 import secrets
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal
 from uuid import uuid4
 
-from sqlalchemy import Engine
-from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.pool import StaticPool
-from sqlmodel import Session, col, create_engine, select
+from sqlmodel import Session, col, select
 
+from agent.storage_engine import database_url, make_engine, session_scope
 from agent.storage_models import (
     RUN_TRANSITIONS,
     TRANSITIONS,
@@ -84,71 +77,6 @@ __all__ = [
     "save_report", "save_shop", "schema_revision", "session_scope", "set_run_status", "shop_for_token", "start_run",
     "transition", "upsert_proposal", "utcnow",
 ]
-
-
-# --- engine -----------------------------------------------------------------------------------------------------------
-
-def database_url(url: str | None = None) -> str:
-    """The database to use: `url`, else `DATABASE_URL`, else SQLite under `XIAOER_HOME` (default `./.xiaoer`)."""
-    url = url or os.environ.get("DATABASE_URL")
-    if not url:
-        home = Path(os.environ.get("XIAOER_HOME") or ".xiaoer")
-        home.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{home / 'xiaoer.db'}"
-    for bare in ("postgresql://", "postgres://"):  # a URL without a driver means psycopg 3, not psycopg2
-        if url.startswith(bare):
-            return "postgresql+psycopg://" + url.removeprefix(bare)
-    return url
-
-
-def make_engine(url: str | None = None) -> Engine:
-    """An engine for `database_url(url)`; SQLite is set up to be shared by a web server and a scheduler."""
-    url = database_url(url)
-    if not url.startswith("sqlite"):
-        return create_engine(url, json_serializer=_dumps, pool_pre_ping=True)
-    in_memory = url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
-    options: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
-    engine = create_engine(url, json_serializer=_dumps, connect_args={"check_same_thread": False}, **options)
-
-    @sa_event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        # First, so the pragmas below wait too: switching to WAL takes a lock another new connection may hold.
-        cursor.execute("PRAGMA busy_timeout=5000")  # wait for another thread's write instead of failing
-        if not in_memory:
-            cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    return engine
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back if it raises."""
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        yield session
-
-
-def _dumps(value: Any) -> str:
-    """JSON for a JSON column: Chinese kept readable, and no infinities or NaN.
-
-    JSON has no infinity: PostgreSQL refuses `Infinity` outright, and SQLite stores it as text that later
-    breaks the API's JSON answers. An infinite number (the lowest ROI a SKU that cannot keep the margin
-    floor would need; the percent change of a bid raised from zero) is stored as null, "no finite value",
-    as JavaScript's JSON.stringify does; the guard's message beside it says it in words.
-    """
-    return json.dumps(_finite(value), ensure_ascii=False)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
 
 
 # --- shops ------------------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Storage: the proposal state machine, runs, policy versions, the append-only audit log, reports and tokens."""
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,6 +52,7 @@ from agent.storage import (
     transition,
     upsert_proposal,
 )
+from agent.storage_engine import _wal
 from policies.limits import PolicyError
 from tests.factories import alpha_shop_db
 
@@ -533,3 +535,40 @@ def test_database_url_comes_from_the_environment_and_postgres_uses_psycopg(monke
     assert database_url("postgres://u@db/x") == "postgresql+psycopg://u@db/x"
     assert database_url("postgresql+asyncpg://u@db/x") == "postgresql+asyncpg://u@db/x"
     assert database_url("sqlite:///elsewhere.db") == "sqlite:///elsewhere.db"
+
+
+class _Cursor:
+    """A SQLite cursor whose journal-mode switch is refused `refusals` times, as while another process's new
+    connection holds the lock, or fails with `error`."""
+
+    def __init__(self, refusals: int = 0, error: str = "database is locked") -> None:
+        self.refusals, self.error, self.mode, self.calls = refusals, error, "delete", 0
+
+    def execute(self, sql: str) -> "_Cursor":
+        self.calls += 1
+        if sql == "PRAGMA journal_mode=WAL":
+            if self.refusals:
+                self.refusals -= 1
+                raise sqlite3.OperationalError(self.error)
+            self.mode = "wal"
+        return self
+
+    def fetchone(self) -> tuple[str]:
+        return (self.mode,)
+
+
+def test_the_switch_to_wal_is_tried_again_while_another_starting_process_holds_the_lock() -> None:
+    cursor = _Cursor(refusals=3)
+    _wal(cursor, pause=0)
+    assert cursor.mode == "wal"
+
+
+def test_a_file_already_in_wal_is_left_as_it_is_and_other_errors_are_not_retried() -> None:
+    done = _Cursor()
+    done.mode = "wal"
+    _wal(done, pause=0)
+    assert done.calls == 1  # only the look
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        _wal(_Cursor(refusals=1, error="disk I/O error"), pause=0)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        _wal(_Cursor(refusals=10), tries=3, pause=0)
