@@ -60,3 +60,13 @@ def test_a_model_that_proposes_nothing_cannot_drop_the_stops_the_coupon_budget_n
     assert planned.proposed_by == "llm"
     assert {a.coupon_id for a in planned.actions if isinstance(a, StopCoupon)} == STARTING
     assert sorted(planned.note["kept_for_limits"]) == sorted(STARTING)
+
+
+def test_with_no_history_to_rank_them_the_coupon_that_may_cost_most_is_stopped_first():
+    # ¥900 and ¥400 a day at worst against ¥1,000: stopping the ¥900 one is enough; the ¥400 one keeps running.
+    scenario = generate(12, seed=1001)
+    shop = scenario.shops[0]
+    room = shop.policy.model_copy(update={"discount": shop.policy.discount.model_copy(
+        update={"daily_budget": 1000.0, "weekly_budget": 7000.0})})
+    scenario = scenario.model_copy(update={"shops": [shop.model_copy(update={"policy": room})]})
+    assert [a.coupon_id for a in first_day_plan(scenario) if isinstance(a, StopCoupon)] == ["S1-shop-threshold"]
