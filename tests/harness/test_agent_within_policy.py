@@ -13,3 +13,9 @@ def test_the_agent_keeps_every_limit_on_a_generated_shop(seed: int) -> None:
     run = simulate(generate(8, seed=seed, days=14), "agent")
     assert run.outside_policy == []
     assert run.changes, "the agent acted: a shop left alone would pass for the wrong reason"
+
+
+def test_the_agent_keeps_each_owners_limits_when_one_platform_hosts_two_shops() -> None:
+    run = simulate(generate(16, shops=2, seed=4101, days=14), "agent")
+    assert run.outside_policy == []
+    assert {c["shop_id"] for c in run.changes} == {"shop-1", "shop-2"}  # both shops were run, each by its token
