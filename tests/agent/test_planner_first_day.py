@@ -8,6 +8,7 @@ from agent.planner import plan
 from marketplace.client import PlatformClient, in_process
 from marketplace.generator import generate
 from marketplace.harness import simulate
+from marketplace.scenario import Scenario
 from marketplace.world import World
 from policies.actions import StopCoupon
 
@@ -30,13 +31,17 @@ def test_coupons_that_may_cost_more_than_the_budget_are_stopped_on_the_first_day
     assert all("优惠券预算（每天 ¥300，每周 ¥1,500）" in a.rationale_zh for a in stops)
 
 
-def test_coupons_within_the_budget_are_left_running_on_the_first_day():
+def with_coupon_budget(daily: float) -> Scenario:
+    """The generated shop with its owner's coupon budget at `daily` a day (and 7× that a week)."""
     scenario = generate(12, seed=1001)
     shop = scenario.shops[0]
-    roomy = shop.policy.model_copy(update={"discount": shop.policy.discount.model_copy(
-        update={"daily_budget": 2000.0, "weekly_budget": 14000.0})})
-    scenario = scenario.model_copy(update={"shops": [shop.model_copy(update={"policy": roomy})]})
-    assert not [a for a in first_day_plan(scenario) if isinstance(a, StopCoupon)]
+    discount = shop.policy.discount.model_copy(update={"daily_budget": daily, "weekly_budget": 7 * daily})
+    policy = shop.policy.model_copy(update={"discount": discount})
+    return scenario.model_copy(update={"shops": [shop.model_copy(update={"policy": policy})]})
+
+
+def test_coupons_within_the_budget_are_left_running_on_the_first_day():
+    assert not [a for a in first_day_plan(with_coupon_budget(2000.0)) if isinstance(a, StopCoupon)]
 
 
 def test_the_first_day_stays_within_the_owners_coupon_budget():
@@ -64,9 +69,5 @@ def test_a_model_that_proposes_nothing_cannot_drop_the_stops_the_coupon_budget_n
 
 def test_with_no_history_to_rank_them_the_coupon_that_may_cost_most_is_stopped_first():
     # ¥900 and ¥400 a day at worst against ¥1,000: stopping the ¥900 one is enough; the ¥400 one keeps running.
-    scenario = generate(12, seed=1001)
-    shop = scenario.shops[0]
-    room = shop.policy.model_copy(update={"discount": shop.policy.discount.model_copy(
-        update={"daily_budget": 1000.0, "weekly_budget": 7000.0})})
-    scenario = scenario.model_copy(update={"shops": [shop.model_copy(update={"policy": room})]})
-    assert [a.coupon_id for a in first_day_plan(scenario) if isinstance(a, StopCoupon)] == ["S1-shop-threshold"]
+    stops = [a.coupon_id for a in first_day_plan(with_coupon_budget(1000.0)) if isinstance(a, StopCoupon)]
+    assert stops == ["S1-shop-threshold"]
