@@ -15,11 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from agent.belief import belief_world, expected_day
+from agent.belief import LOOKAHEAD_DAYS, belief_world, expected_day
+from agent.rationale import Outlook, ad_reason, budget_reason, coupon_reason, losing_coupon_reason, over_budget_reason
 from marketplace import bounds
 from marketplace.api import CouponBody, coupon_spec
 from marketplace.model import MONTH_BUDGET_DAYS
-from marketplace.strategies.oracle import BUDGET_HEADROOM, Oracle
+from marketplace.rollout import RolloutResult, rollout
+from marketplace.strategies.oracle import Oracle
 from marketplace.strategies.oracle_coupons import Op, OverBudget, budget_stops
 from marketplace.world import World
 from policies.actions import (
@@ -33,7 +35,6 @@ from policies.actions import (
     StopCoupon,
 )
 from policies.domain import CampaignMode, CampaignStatus
-from policies.economics import break_even_roi
 from policies.limits import Policy
 
 WARMUP_DAYS = 1  # days of history before the agent trusts its estimates
@@ -48,12 +49,21 @@ def plan(obs: dict[str, Any], policy: Policy, memory: dict[str, Any]) -> list[Ac
     if obs["day"] < WARMUP_DAYS:
         return _safety_only(obs) + [_stop_coupon(op, obs) for op in budget_stops(world)[shop_id]]
     margin = MODE_SWITCH_MARGIN if obs["day"] >= MODE_EVIDENCE_DAYS else math.inf
-    ops = Oracle(world, lookahead=28, switch_margin=margin).plan()[shop_id]
-    before = expected_day(world)
+    ops = Oracle(world, lookahead=LOOKAHEAD_DAYS, switch_margin=margin).plan()[shop_id]
+    before, keep = expected_day(world), _held(world)
     _apply(world, shop_id, ops)
     ops = _clear_month_billing(world, shop_id, ops)
-    after = expected_day(world)
-    return [_action(op, ops, obs, world, before, after) for op in ops]
+    outlook = Outlook(before, expected_day(world), keep, _held(world), LOOKAHEAD_DAYS)
+    return [_action(op, ops, obs, world, outlook) for op in ops]
+
+
+def _held(world: World) -> RolloutResult:
+    """Every SKU's next `LOOKAHEAD_DAYS` on the belief with its settings as they stand in `world`, valued as the
+    plan values them: the budget set afresh each day to follow the spend (so open here, up to the SKU's cap)."""
+    rows = np.arange(world.c.params.n)
+    settings = world.c.settings.take(rows)
+    settings.budget = bounds.sku_budget_cap(world)
+    return rollout(world, rows, settings, LOOKAHEAD_DAYS, max_bid_change=bounds.bid_change_limit(world))
 
 
 def _safety_only(obs: dict[str, Any]) -> list[Action]:
@@ -117,22 +127,22 @@ def _put_budget(ops: list[Op], new: Op) -> None:
         ops.insert(same[0] if same else len(ops), new)
 
 
-def _action(op: Op, ops: list[Op], obs: dict, world: World, before: dict, after: dict) -> Action:
+def _action(op: Op, ops: list[Op], obs: dict, world: World, outlook: Outlook) -> Action:
     campaigns = {c["id"]: c for c in obs["campaigns"]}
     if op.kind == "create_coupon":
         body = op.value
         return CreateCoupon(**{k: v for k, v in body.items() if k not in ("valid_days",)},
                             start_day=obs["day"], end_day=obs["day"] + body["valid_days"] - 1,
-                            **_coupon_reason(body))
+                            **coupon_reason(body))
     if op.kind == "stop_coupon":
         return _stop_coupon(op, obs)
     camp = campaigns[op.target]
     sku = camp["sku"]
     row = world.row(obs["shop"]["id"], sku)
-    effect = _effect(after, row)
-    why = _ad_reason(world, row, before, after)  # rationale and rationale_zh
+    effect = _effect(outlook.after, row)
+    why = ad_reason(world, row, outlook)  # rationale and rationale_zh
     if op.kind == "budget" and not any(o.target == op.target and o.kind != "budget" for o in ops):
-        why = _budget_reason(float(after["ad_spend"][row]), op.value)
+        why = budget_reason(float(outlook.after["ad_spend"][row]), op.value)
     if op.kind == "bid":
         return SetBid(sku=sku, campaign_id=op.target, bid=op.value, current_bid=camp["bid"], **why, expected=effect)
     if op.kind == "budget":
@@ -150,18 +160,9 @@ def _action(op: Op, ops: list[Op], obs: dict, world: World, before: dict, after:
 def _stop_coupon(op: Op, obs: dict) -> StopCoupon:
     coupon = next(c for c in obs["coupons"] if c["id"] == op.target)
     if isinstance(op.value, OverBudget):
-        why = op.value
-        worst, live, daily, weekly = (f"¥{v:,.0f}" for v in (why.worst, why.live, why.daily, why.weekly))
         return StopCoupon(coupon_id=op.target, sku=coupon["sku"], holds_limit="discount.daily_budget",
-                          rationale=f"coupon {op.target} may cost up to {worst} a day (its daily cap × its largest "
-                                    f"discount); the live coupons together could cost {live} a day, more than your "
-                                    f"coupon budgets allow ({daily} a day, {weekly} a week)",
-                          rationale_zh=f"优惠券 {op.target} 每天最多可能花费 {worst}（每日上限 × 最大优惠）；现有优惠券"
-                                       f"合计每天可能花费 {live}，超过您的优惠券预算（每天 {daily}，每周 {weekly}）")
-    used, cost = f"{coupon['redeemed']:.0f}", f"¥{coupon['cost']:.0f}"
-    return StopCoupon(coupon_id=op.target, sku=coupon["sku"],
-                      rationale=f"coupon {op.target} costs more than the orders it adds: {used} used for {cost} so far",
-                      rationale_zh=f"优惠券 {op.target} 的成本高于它带来的订单：已使用 {used} 张，花费 {cost}")
+                          **over_budget_reason(op.target, op.value))
+    return StopCoupon(coupon_id=op.target, sku=coupon["sku"], **losing_coupon_reason(coupon))
 
 
 def _effect(after: dict, row: int) -> ExpectedEffect:
@@ -173,56 +174,3 @@ def _effect(after: dict, row: int) -> ExpectedEffect:
         cost_per_order=round(spend / ad_orders, 2) if ad_orders > 0.05 and spend > 0 else None,
         roi=round(ad_gmv / spend, 2) if spend > 0.5 and ad_gmv > 0 else None,
     )
-
-
-def _ad_reason(world: World, row: int, before: dict, after: dict) -> dict[str, str]:
-    p = world.c.params
-    be = float(break_even_roi(p.price[row], p.cost[row], p.commission[row], p.shipping[row]))
-    spend, gmv = float(after["ad_spend"][row]), float(after["ad_gmv"][row])
-    orders, gain = float(after["orders"][row]), float(after["profit"][row] - before["profit"][row])
-    sign = f"{'+' if gain >= 0 else '−'}¥{abs(gain):.0f}"
-    roi = f"ad ROI {gmv / spend:.1f} vs break-even {be:.1f}" if spend > 0.5 else "no ad spend"
-    roi_zh = f"广告 ROI {gmv / spend:.1f}，保本 ROI {be:.1f}" if spend > 0.5 else "不花广告费"
-    return {
-        "rationale": f"expected {orders:.1f} orders/day, ad spend ¥{spend:.0f}/day, {roi}; profit today {sign} "
-                     "against keeping the current settings (planned over the next 4 weeks)",
-        "rationale_zh": f"预计每天 {orders:.1f} 单，广告费每天 ¥{spend:.0f}，{roi_zh}；与维持现状相比，今天利润 {sign}"
-                        "（按未来 4 周规划）",
-    }
-
-
-def _budget_reason(spend: float, budget: float) -> dict[str, str]:
-    """A budget that only follows the expected spend: say so, rather than a profit change of ¥0."""
-    room = f"{BUDGET_HEADROOM:g}"
-    if budget > BUDGET_HEADROOM * spend + 2:
-        return {
-            "rationale": f"a campaign bills at most {MONTH_BUDGET_DAYS:g}× its daily budget in a month: ¥{budget:.2f} "
-                         f"keeps room this month for the expected ad spend of ¥{spend:.0f}/day",
-            "rationale_zh": f"每个计划一个月最多按日预算的 {MONTH_BUDGET_DAYS:g} 倍计费：¥{budget:.2f} 让本月仍能花出"
-                            f"预计的每天 ¥{spend:.0f} 广告费",
-        }
-    return {
-        "rationale": f"the budget follows the expected ad spend of ¥{spend:.0f}/day: ¥{budget:.2f} (about ×{room}) "
-                     "leaves room for a busy day without tying up more of your daily spend cap",
-        "rationale_zh": f"预算跟随预计广告花费（每天 ¥{spend:.0f}）：¥{budget:.2f}（约 ×{room}）给旺日留出余量，"
-                        "又不多占每日花费上限",
-    }
-
-
-SEGMENT_ZH = {"new": "新客", "dormant": "沉睡客", "high_value": "高价值客", "churn_risk": "流失风险客",
-              "price_sensitive": "价格敏感客"}
-
-
-def _coupon_reason(body: dict) -> dict[str, str]:
-    who, who_zh = ", ".join(body["segments"]), "、".join(SEGMENT_ZH.get(s, s) for s in body["segments"])
-    value, threshold = f"{body['value']:g}", body.get("threshold")
-    off = f"{value}% off" if body["type"] == "percent" else f"¥{value} off"
-    off_zh = f"打 {(100 - body['value']) / 10:g} 折" if body["type"] == "percent" else f"减 ¥{value}"  # 10% off: 9 折
-    over, over_zh = (f" over ¥{threshold:g}", f"满 ¥{threshold:g} ") if threshold else ("", "")
-    return {
-        "rationale": f"{off}{over} on {body['sku']} for {who}: these buyers respond to price, so the extra orders "
-                     f"pay for the discount; at most {body['daily_limit']} uses a day",
-        "rationale_zh": f"{body['sku']} {over_zh}{off_zh}，发给{who_zh}：这些买家对价格敏感，多出来的订单能覆盖折扣；"
-                        f"每天最多用 {body['daily_limit']} 张",
-    }
-

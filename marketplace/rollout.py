@@ -16,6 +16,7 @@ class RolloutResult:
     profit: np.ndarray  # (R,) total expected profit over the rollout
     first_spend: np.ndarray  # (R,) expected ad spend on the first day
     first_coupon_cost: np.ndarray  # (R,)
+    end_stock: np.ndarray  # (R,) expected stock left after the last day
 
 
 def concat_books(a: CouponBook, b: CouponBook) -> CouponBook:
@@ -66,9 +67,10 @@ def rollout(
             first = out
     if first is None:
         zero = np.zeros(len(rows))
-        return RolloutResult(total, zero, zero)
+        return RolloutResult(total, zero, zero, state.stock.copy())
     return RolloutResult(
         profit=total, first_spend=first.ad_spend.sum(axis=0), first_coupon_cost=first.coupon_cost.sum(axis=0),
+        end_stock=state.stock.copy(),
     )
 
 
