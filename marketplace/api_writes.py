@@ -1,5 +1,6 @@
 """Write routes of the platform API (ad settings, coupons), each applied once per Idempotency-Key."""
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -14,6 +15,8 @@ from marketplace.api_models import BidBody, BudgetBody, CouponBody, ModeBody, St
 from marketplace.faults import Faults
 from marketplace.idempotency import IdempotencyStore, KeyConflict, Stored, fingerprint
 from marketplace.world import InvalidWrite, NotFound, World
+
+log = logging.getLogger(__name__)
 
 CAMPAIGN = "/{shop_id}/campaigns/{campaign_id}"
 
@@ -40,16 +43,17 @@ class Writer:
             raise HTTPException(409, exc.reason) from None
         if stored is None:
             stored = self._apply(apply)
-            if stored is None:
-                self.idem.abandon(shop_id, key)
-                raise HTTPException(500, "write failed")
             self.idem.finish(shop_id, key, stored)
         if self.faults.lose_response():
             return JSONResponse(status_code=504, content={"detail": "gateway timeout: the response was lost"})
         return JSONResponse(status_code=stored.status, content=stored.body)
 
-    def _apply(self, apply: Callable[[], Any]) -> Stored | None:
-        """The response to store for `apply()`: 200 with its result, or the 404 / 422 it raised."""
+    def _apply(self, apply: Callable[[], Any]) -> Stored:
+        """The response to store for `apply()`: 200 with its result, the 404 / 422 it raised, or a 500 when it broke.
+
+        A write that broke unexpectedly keeps its 500 under its key, as payment APIs do: a retry with the key gets
+        the same answer, so it can neither apply the write a second time nor wait on a key left in flight.
+        """
         try:
             with self.world.lock:
                 return Stored(200, jsonable_encoder(apply()))
@@ -57,6 +61,10 @@ class Writer:
             return Stored(404, {"detail": str(exc)})
         except InvalidWrite as exc:
             return Stored(422, {"detail": str(exc), "errors": [{"field": exc.field, "message": exc.reason}]})
+        except Exception:
+            log.exception("write failed: %s %s", self.request.method, self.request.url.path)
+            return Stored(500, {"detail": "the platform failed to apply this write; retrying with the same "
+                                          "Idempotency-Key returns this answer, a new key tries again"})
 
 
 def get_writer(request: Request, world: WorldDep, idem: IdempotencyDep, faults: FaultsDep) -> Writer:

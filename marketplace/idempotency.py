@@ -59,8 +59,3 @@ class IdempotencyStore:
         with self._lock:
             print_ = self._running.pop((shop_id, key))
             self._done[(shop_id, key)] = (print_, stored)
-
-    def abandon(self, shop_id: str, key: str) -> None:
-        """The write failed before deciding anything (e.g. an internal error): free the key."""
-        with self._lock:
-            self._running.pop((shop_id, key), None)

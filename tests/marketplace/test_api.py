@@ -70,6 +70,27 @@ def test_a_key_reused_for_a_different_write_is_a_conflict(http, world) -> None:
     assert world.campaign_view(world.row("alpha", "a1"))["bid"] == 2.5
 
 
+def test_a_write_that_breaks_keeps_its_500_under_its_key_and_is_never_applied_twice(world, monkeypatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from marketplace.api import create_app
+
+    calls = []
+
+    def broken(*args, **kwargs):
+        calls.append(args)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(world, "set_bid", broken)
+    path, body = "/v1/shops/alpha/campaigns/cmp-a1/bid", {"bid": 2.5}
+    with TestClient(create_app(world, admin_token="adm"), raise_server_exceptions=False) as http:
+        first = http.put(path, headers=keyed("k-broken"), json=body)
+        again = http.put(path, headers=keyed("k-broken"), json=body)  # not 409 "still in progress"
+    assert first.status_code == again.status_code == 500
+    assert first.json() == again.json() and "same Idempotency-Key returns this answer" in first.json()["detail"]
+    assert len(calls) == 1 and world.changes == []
+
+
 def test_keys_are_scoped_per_shop(http, world) -> None:
     beta = {"Authorization": "Bearer tok-beta", "Idempotency-Key": "shared"}
     assert http.put("/v1/shops/alpha/campaigns/cmp-a1/bid", headers=keyed("shared"), json={"bid": 2}).is_success
