@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, HTTPException, Query
 
 from marketplace import views
@@ -66,8 +67,8 @@ def metrics(
     if end - start + 1 > MAX_METRIC_DAYS:
         raise HTTPException(422, f"at most {MAX_METRIC_DAYS} days per request, asked {end - start + 1}")
 
-    def read():
-        rows = world.c.shop_rows[shop_id] if sku is None else [world.row(shop_id, sku)]
+    def read() -> list[dict]:
+        rows = world.c.shop_rows[shop_id] if sku is None else np.array([world.row(shop_id, sku)])
         return views.metrics_view(world, shop_id, rows, start, end, group)
 
     return found(world, read)
