@@ -64,7 +64,9 @@ def _stock_reason(world: World, row: int, outlook: Outlook) -> tuple[str, str]:
     """
     p, c = world.c.params, world.c
     spends_less = outlook.after["ad_spend"][row] < outlook.before["ad_spend"][row] - 0.5
-    sells_out = outlook.keep.end_stock[row] < 1.0 and p.restock_every[row] > outlook.days
+    every = int(p.restock_every[row])
+    next_restock = (world.day // every + 1) * every  # the platform restocks on the days that divide by `every`
+    sells_out = outlook.keep.end_stock[row] < 1.0 and next_restock >= world.day + outlook.days
     if not (spends_less and sells_out):
         return "", ""
     units, days = f"{c.state.stock[row]:,.0f}", outlook.days

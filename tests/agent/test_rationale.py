@@ -85,6 +85,8 @@ def outlook(world: World, *, spend_after: float, end_stock: float, keep: float =
     (0.0, 3.0, 10**9, False),  # units left at the end: ads could sell them
     (60.0, 0.0, 10**9, False),  # spends more: not a reason to give
     (0.0, 0.0, 7, False),  # a restock is due within the weeks planned
+    (0.0, 0.0, 20, False),  # every 20 days: the next one, day 20, falls within them
+    (0.0, 0.0, 30, True),  # every 30 days: none before day 30, after the 28 days planned
 ])
 def test_the_stock_reason_needs_less_spend_a_sell_out_and_no_restock(world, spend_after, end_stock, restock_every,
                                                                      says_stock):
