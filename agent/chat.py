@@ -37,9 +37,10 @@ from langgraph.runtime import Runtime, get_runtime
 from langgraph.types import StreamMode
 
 from agent import chat_commands, chat_decisions
+from agent.chat_answers import recent_for_model
 from agent.chat_decisions import Answer
 from agent.chat_i18n import message_locale, t
-from agent.chat_intents import answer_offline
+from agent.chat_intents import answer_offline, asks_what_was_done
 from agent.guarding import shop_state
 from agent.i18n import Locale
 from agent.jobs import DecisionError
@@ -66,6 +67,9 @@ class ChatContext:
     client: PlatformClient  # the shop's platform client; chat only reads through it
     policy: Policy  # the owner's current policy
     pending: Callable[[], list[dict]]  # the shop's approval queue, from storage
+    # What came of the shop's recent proposals (executed, failed, denied, rejected, expired), each with the `date`
+    # of the run that proposed it, the latest date first: "what did you do?", "why did you pause a1?"
+    done: Callable[[], list[dict]] = field(default=lambda: [])
     locale: str = "zh-CN"  # the answer language when the message does not show one
     model: BaseChatModel | None = None  # None: answer without an LLM; build it with streaming=True
     # Guards and stores proposals, one dict each; the second argument says who proposed them ("llm" or
@@ -86,6 +90,13 @@ class ChatRun:
     sink: ProposalSink = field(default_factory=ProposalSink)
     tools: list[BaseTool] = field(default_factory=list)
     _pending: list[dict] | None = None
+    _done: list[dict] | None = None
+
+    def done(self) -> list[dict]:
+        """What came of the recent proposals, read once per message."""
+        if self._done is None:
+            self._done = list(self.ctx.done())
+        return self._done
 
     def pending(self) -> list[dict]:
         """The approval queue, read once per message."""
@@ -131,7 +142,10 @@ def write_offline_answer(state: MessagesState, runtime: Runtime[ChatRun]) -> dic
     asks for in so many words becomes the propose calls a model would make (`agent.chat_commands`)."""
     run = runtime.context
     text = _last_human(state["messages"])
-    request = chat_commands.read_request(text, chat_commands.Shop.read(run.ctx.client))
+    if asks_what_was_done(text):  # "why did you pause a1?" asks about the past, not for a pause
+        request: list[chat_commands.Call] | chat_commands.Unclear | None = None
+    else:
+        request = chat_commands.read_request(text, chat_commands.Shop.read(run.ctx.client))
     question = chat_commands.is_question(text)
     if isinstance(request, list) and not question:
         return {"messages": _propose_for_owner(run, request, runtime)}
@@ -140,7 +154,7 @@ def write_offline_answer(state: MessagesState, runtime: Runtime[ChatRun]) -> dic
     elif isinstance(request, chat_commands.Unclear) and not question:
         answer = t(request.key, run.locale, **request.kw)
     else:
-        answer = answer_offline(run.ctx.client, run.ctx.policy, run.pending, text, run.locale)
+        answer = answer_offline(run.ctx.client, run.ctx.policy, run.pending, text, run.locale, run.done)
     _stream_text(runtime, answer)
     return {"messages": [AIMessage(answer)]}
 
@@ -205,7 +219,7 @@ def call_model(state: MessagesState, runtime: Runtime[ChatRun]) -> dict:
     final = tool_rounds(state["messages"]) >= MAX_ROUNDS
     bound = model.bind_tools(run.tools, tool_choice="none") if final else model.bind_tools(run.tools)
     context = {"shop_id": run.ctx.shop_id, "policy": run.ctx.policy.model_dump(mode="json"),
-               "pending_approvals": run.pending()}
+               "pending_approvals": run.pending(), "recent_decisions": recent_for_model(run.done(), run.locale)}
     ai = _streamed(bound, [SystemMessage(render_prompt("chat", run.locale, max_rounds=MAX_ROUNDS)),
                            HumanMessage(data_message({"shop_context": context})), *state["messages"]])
     if final and (ai.tool_calls or ai.invalid_tool_calls):

@@ -46,6 +46,7 @@ class Asked:
     products: list[dict]
     today: int  # the platform's current, unfinished day
     skus: list[str]  # the shop's SKUs named in the text, in the order they appear
+    done: Callable[[], list[dict]] = lambda: []  # what came of recent proposals, latest run date first
 
     def product(self, sku: str) -> dict:
         return next(p for p in self.products if p["sku"] == sku)
@@ -238,7 +239,7 @@ def answer_pending(a: Asked) -> str:
         change = wording.change_text(item["action"], loc) if (item.get("action") or {}).get("kind") else "—"
         lines.append(t("pending.item", loc, n=n, id=item.get("id", "—"), kind=_kind(item.get("kind", ""), loc),
                        target=item.get("target", "—"), change=change))
-        lines.append(t("pending.why", loc, rationale=item.get("rationale") or "—"))
+        lines.append(t("pending.why", loc, rationale=_rationale(item, loc)))
         lines.append(t("pending.guard", loc, message=message))
         if decision.get("numbers"):
             numbers = ", ".join(f"{k} {_plain(v)}" for k, v in decision["numbers"].items())
@@ -246,6 +247,62 @@ def answer_pending(a: Asked) -> str:
         lines.append(t("pending.expires", loc, expires=str(item.get("expires_at", "—"))[:16].replace("T", " ")))
     lines.append(t("pending.how", loc))
     return "\n".join(lines)
+
+
+DONE_PER_DATE = 12  # decisions listed for one run date before "and N more"
+
+
+def answer_done(a: Asked) -> str:
+    """What came of Xiaoer's proposals: the latest run date's, or every recent one on the SKUs named, with why."""
+    loc = a.locale
+    items = a.done()
+    if a.skus:
+        items = [i for i in items if (i.get("action") or {}).get("sku") in a.skus]
+    elif items:
+        items = [i for i in items if i["date"] == items[0]["date"]]
+    if not items:
+        return t("done.none_sku", loc, skus=", ".join(a.skus)) if a.skus else t("done.none", loc)
+    lines: list[str] = []
+    for date in dict.fromkeys(i["date"] for i in items):
+        on_date = [i for i in items if i["date"] == date]
+        lines.append(t("done.head", loc, date=date))
+        for item in on_date[:DONE_PER_DATE]:
+            lines += _done_lines(item, loc)
+        if len(on_date) > DONE_PER_DATE:
+            lines.append(t("done.more", loc, count=len(on_date) - DONE_PER_DATE))
+    return "\n".join(lines)
+
+
+def _done_lines(item: dict, loc: Locale) -> list[str]:
+    action = item.get("action") or {}
+    change = wording.change_text(action, loc) if action.get("kind") else "—"
+    lines = [t("done.item", loc, state=t(f"done.state.{item['state']}", loc), kind=_kind(item.get("kind", ""), loc),
+               target=item.get("target", "—"), change=change),
+             t("done.why", loc, rationale=_rationale(item, loc))]
+    decision, result = item.get("decision") or {}, item.get("result") or {}
+    if item["state"] == "denied":
+        message = decision.get("message_zh" if loc == "zh-CN" else "message") or decision.get("message") or "—"
+        lines.append(t("done.limit", loc, message=message))
+    elif item["state"] == "failed" and result.get("error"):
+        lines.append(t("done.error", loc, error=result["error"]))
+    return lines
+
+
+def _rationale(item: dict, loc: Locale) -> str:
+    """Why, in the owner's language: the action carries both; the proposal row keeps the English one."""
+    action = item.get("action") or {}
+    zh = action.get("rationale_zh") if loc == "zh-CN" else None
+    return zh or action.get("rationale") or item.get("rationale") or "—"
+
+
+def recent_for_model(done: list[dict], loc: Locale, limit: int = 40) -> list[dict[str, Any]]:
+    """The recent decisions as a model reads them (data, like the approval queue): date, what, what came of it,
+    why and the limit that stopped it."""
+    return [{"date": i["date"], "state": i["state"], "kind": i.get("kind"), "target": i.get("target"),
+             "sku": (i.get("action") or {}).get("sku"),
+             "change": wording.change_text(i["action"], loc) if (i.get("action") or {}).get("kind") else None,
+             "rationale": _rationale(i, loc), "limit": (i.get("decision") or {}).get("limit")}
+            for i in done[:limit]]
 
 
 def _kind(kind: str, loc: Locale) -> str:

@@ -64,6 +64,21 @@ _STRINGS: dict[str, tuple[str, str]] = {
                    "优惠券成本每天 {before} → {now}（该商品有 {live} 张生效中的券）"),
     "sig.event": ("it sells in event {event} at {price}", "正在参加活动 {event}，活动价 {price}"),
     # Pending approvals
+    "done.none": ("I have not proposed anything in the shop's recent runs.", "最近几次运行里，我没有提出过任何操作。"),
+    "done.none_sku": ("I have not proposed anything for {skus} in the recent runs.",
+                      "最近几次运行里，我没有对 {skus} 提出过任何操作。"),
+    "done.head": ("The run of {date}:", "{date} 的运行："),
+    "done.item": ("- {state}: {kind} · {target}: {change}", "- {state}：{kind} · {target}：{change}"),
+    "done.why": ("  Why: {rationale}", "  原因：{rationale}"),
+    "done.limit": ("  Your limit: {message}", "  你的限额：{message}"),
+    "done.error": ("  The platform: {error}", "  平台：{error}"),
+    "done.more": ("- and {count} more (all of them: the run's page or the audit log)",
+                  "- 还有 {count} 项（全部见该次运行或审计日志）"),
+    "done.state.executed": ("done", "已执行"),
+    "done.state.failed": ("failed on the platform", "平台执行失败"),
+    "done.state.denied": ("not done, outside your limits", "未执行，超出你的限额"),
+    "done.state.rejected": ("not done, you rejected it", "未执行，你已拒绝"),
+    "done.state.expired": ("not done, your approval did not come in time", "未执行，审批已过期"),
     "pending.none": ("Nothing waits for your approval.", "目前没有等待你审批的操作。"),
     "pending.head": ("Waiting for your approval: {count}", "有 {count} 项操作等待你审批："),
     "pending.item": ("{n}. [{id}] {kind} · {target}: {change}", "{n}. [{id}] {kind} · {target}：{change}"),
@@ -147,6 +162,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "can": ("- tell you yesterday's or the last 7 days' profit, GMV, orders, ad spend, coupon cost and ROI "
             "(\"how did we do yesterday?\")\n"
             "- show one SKU's numbers and why they moved (\"why did a1's orders drop?\")\n"
+            "- say what I did and why (\"what did you do yesterday?\", \"why did you pause a1?\")\n"
             "- list what waits for your approval (\"what is pending?\") and take your answer (\"approve 1\", "
             "\"reject all\")\n"
             "- say what your limits allow (\"what is my max bid?\")\n"
@@ -157,6 +173,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
             "\"create a 5 off 50 coupon on a1 for dormant buyers\")",
             "- 告诉你昨天或近 7 天的利润、成交额、订单、广告花费、优惠券成本和 ROI（「昨天经营得怎么样？」）\n"
             "- 给出单个商品的数据及变化原因（「a1 的订单为什么下降了？」）\n"
+            "- 说明我做了什么、为什么（「你昨天做了什么？」「为什么暂停了 a1 的推广？」）\n"
             "- 列出等你审批的操作（「有什么待审批的？」），并按你的回复审批（「批准第1个」「全部拒绝」）\n"
             "- 说明你的限额允许做什么（「最高出价是多少？」）\n"
             "- 算一个优惠券方案要花多少钱（「a1 满50减5」「9折券」）\n"

@@ -18,11 +18,19 @@ from agent.i18n import Locale
 from marketplace.client import PlatformClient
 from policies.limits import Policy
 
-Intent = Literal["policy_change", "coupon", "limits", "pending", "sku", "kpi", "which_sku", "coupon_ask", "help",
-                 "fallback"]
+Intent = Literal["done", "policy_change", "coupon", "limits", "pending", "sku", "kpi", "which_sku", "coupon_ask",
+                 "help", "fallback"]
 
 _I = re.IGNORECASE
 PATTERNS: dict[str, re.Pattern[str]] = {
+    # What Xiaoer did and why: its own past actions, not the shop's numbers ("why did orders drop?" is an SKU's).
+    "done": re.compile(
+        r"\bwhy (did|have|would) (you|xiaoer)\b|\bwhat (did|have) (you|xiaoer) (do|done|change|changed|execute|"
+        r"executed)\b|\bwhat (have you been doing|did you do)\b|\bwhy (is|was|are|were) .*\b(paused|raised|lowered|"
+        r"stopped|cut|changed|switched)\b"
+        r"|(你|店小二)(昨天|今天|最近|这几天)?(都)?(做|干|改|调|动|执行)了(什么|啥|哪些)"
+        r"|(为什么|为啥|怎么).*(你|店小二|广告|推广|出价|预算|券|计划).*(暂停|停|调|降|提高|加|减|改|发|关|开|切换)"
+        r"|(为什么|为啥|怎么).*(暂停|停|调|降|提高|加|减|改|发|关|开|切换).*(广告|推广|出价|预算|券|计划)", _I),
     "policy_change": re.compile(
         r"\b(raise|increase|lift|bump|loosen|relax|change|double|remove|disable|turn off|set)\b.*"
         r"\b(limits?|caps?|max(imum)? bid|floors?|policy|kill switch|permissions?|max(imum)? discount)\b"
@@ -45,15 +53,21 @@ PATTERNS: dict[str, re.Pattern[str]] = {
 
 
 def answer_offline(client: PlatformClient, policy: Policy, pending: Callable[[], list[dict]], text: str,
-                   locale: Locale) -> str:
-    """The answer to `text` in `locale`, from the platform through `client` (reads only)."""
+                   locale: Locale, done: Callable[[], list[dict]] = lambda: []) -> str:
+    """The answer to `text` in `locale`, from the platform through `client` and the shop's records (reads only)."""
     products = client.products()
     skus = named_skus(text, [p["sku"] for p in products])
-    asked = Asked(text, locale, client, policy, pending, products, int(client.shop()["day"]), skus)
+    asked = Asked(text, locale, client, policy, pending, products, int(client.shop()["day"]), skus, done)
     return ANSWERS[intent_of(text, bool(skus), chat_checks.coupon_idea(text, skus) is not None)](asked)
 
 
+def asks_what_was_done(text: str) -> bool:
+    """Whether `text` asks what Xiaoer did or why ("why did you pause a1?", "你昨天做了什么？")."""
+    return bool(PATTERNS["done"].search(text))
+
+
 ANSWERS: dict[Intent, Callable[[Asked], str]] = {
+    "done": chat_answers.answer_done,
     "policy_change": chat_checks.answer_policy_change,
     "coupon": chat_checks.answer_coupon,
     "limits": chat_checks.answer_limits,
@@ -70,6 +84,8 @@ ANSWERS: dict[Intent, Callable[[Asked], str]] = {
 def intent_of(text: str, names_sku: bool, has_coupon_idea: bool) -> Intent:
     """What the owner asks, by the first rule that matches."""
     p = PATTERNS
+    if p["done"].search(text):
+        return "done"
     if p["policy_change"].search(text):
         return "policy_change"
     if has_coupon_idea:

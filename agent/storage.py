@@ -46,6 +46,7 @@ from agent.storage_models import (
     utcnow,
 )
 from agent.storage_proposals import (
+    decided_proposals,
     edit_proposal,
     edited_proposal_id,
     expire_due,
@@ -69,13 +70,13 @@ from policies.limits import PolicyError, parse_policy
 __all__ = [
     "ApprovalExpired", "AuditEvent", "AuditKind", "AuditLogIsAppendOnly", "InvalidTransition", "NotFound",
     "PlannerMemory", "PolicyVersion", "Proposal", "ProposalConflict", "ProposalState", "RUN_TRANSITIONS", "Report",
-    "Run", "RunExists", "RunStatus", "Shop", "ShopToken", "StorageError", "TRANSITIONS", "as_utc", "audit", "audit_log",
-    "current_policy", "database_url", "edit_proposal", "edited_proposal_id", "expire_due", "finish_run", "get_proposal",
-    "get_report", "get_run", "get_shop", "hash_token", "head_revision", "init_db", "issue_token", "list_reports",
-    "list_runs", "load_memory", "make_engine", "migration_config", "migration_connection", "migration_options",
-    "pending_proposals", "policy_history", "proposal_id_for", "proposals_for_run", "save_memory", "save_policy",
-    "save_report", "save_shop", "schema_revision", "session_scope", "set_run_status", "shop_for_token", "start_run",
-    "transition", "upsert_proposal", "utcnow",
+    "Run", "RunExists", "RunStatus", "Shop", "ShopToken", "StorageError", "TRANSITIONS", "as_utc", "audit",
+    "audit_log", "current_policy", "database_url", "decided_proposals", "edit_proposal", "edited_proposal_id",
+    "expire_due", "finish_run", "get_proposal", "get_report", "get_run", "get_shop", "hash_token", "head_revision",
+    "init_db", "issue_token", "list_reports", "list_runs", "load_memory", "make_engine", "migration_config",
+    "migration_connection", "migration_options", "pending_proposals", "policy_history", "proposal_id_for",
+    "proposals_for_run", "save_memory", "save_policy", "save_report", "save_shop", "schema_revision", "session_scope",
+    "set_run_status", "shop_for_token", "start_run", "transition", "upsert_proposal", "utcnow",
 ]
 
 

@@ -162,6 +162,19 @@ def pending_proposals(session: Session, shop_id: str) -> list[Proposal]:
     return list(session.exec(query.order_by(col(Proposal.created_at), col(Proposal.id))).all())
 
 
+DECIDED = (ProposalState.EXECUTED, ProposalState.FAILED, ProposalState.DENIED, ProposalState.REJECTED,
+           ProposalState.EXPIRED)
+
+
+def decided_proposals(session: Session, shop_id: str, *, limit: int = 200) -> list[tuple[str, Proposal]]:
+    """The shop's proposals that came to an end (executed, failed, denied, rejected, expired), with the date of the
+    run that proposed them: the latest run date first, in the order proposed within it."""
+    query = (select(Run.date, Proposal).join(Run, col(Run.id) == col(Proposal.run_id))
+             .where(Proposal.shop_id == shop_id, col(Proposal.state).in_([s.value for s in DECIDED]))
+             .order_by(col(Run.date).desc(), col(Proposal.created_at), col(Proposal.id)).limit(limit))
+    return [(date, proposal) for date, proposal in session.exec(query).all()]
+
+
 def proposals_for_run(session: Session, run_id: str) -> list[Proposal]:
     """Every proposal of a run, oldest first."""
     query = select(Proposal).where(Proposal.run_id == run_id).order_by(col(Proposal.created_at), col(Proposal.id))

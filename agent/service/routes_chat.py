@@ -20,7 +20,7 @@ from agent.service.errors import responses
 from agent.service.routes_proposals import apply_decisions
 from agent.service.routes_runs import require_ready
 from agent.service.schemas import ChatRequest, ProposalPublic
-from agent.storage import current_policy, get_shop, pending_proposals, session_scope
+from agent.storage import current_policy, decided_proposals, get_shop, pending_proposals, session_scope
 from policies.limits import parse_policy
 
 router = APIRouter(prefix="/shops/{shop_id}", tags=["chat"], responses=responses(401, 404))
@@ -57,7 +57,8 @@ def open_turn(body: ChatRequest, shop_id: str, actor: str, request: Request, res
         policy, locale = parse_policy(row.body), shop.locale
     ctx = ChatContext(
         shop_id=shop_id, client=state.platform(shop_id), policy=policy,
-        pending=lambda: _pending(engine, shop_id), locale=locale, model=state.chat_model,
+        pending=lambda: _pending(engine, shop_id), done=lambda: _done(engine, shop_id), locale=locale,
+        model=state.chat_model,
         # The model's proposals go through the guard in a chat run and wait in the owner's queue.
         propose=lambda actions, by: state.jobs.propose(shop_id, actions, actor=f"chat:{actor}", proposed_by=by),
         # The owner's own "approve 2" / "全部拒绝", read from the message before any model sees it.
@@ -99,6 +100,12 @@ def _decide(state: Any, shop_id: str, actor: str, answers: dict[str, Answer]) ->
     """Apply the owner's answers given in chat the way the page's buttons do; the proposals afterwards."""
     _, proposals = apply_decisions(state, shop_id, actor, {pid: OwnerDecision(a) for pid, a in answers.items()})
     return [p.model_dump(mode="json") for p in proposals]
+
+
+def _done(engine: Engine, shop_id: str) -> list[dict[str, Any]]:
+    with session_scope(engine) as session:
+        return [{**ProposalPublic.of(p).model_dump(mode="json"), "date": date}
+                for date, p in decided_proposals(session, shop_id)]
 
 
 def _pending(engine: Engine, shop_id: str) -> list[dict[str, Any]]:

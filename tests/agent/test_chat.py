@@ -168,6 +168,70 @@ def test_offline_pending_says_when_nothing_waits(client):
     assert answer_of(ask(context(client), "anything awaiting approval?")) == t("pending.none", "en")
 
 
+def test_offline_pending_gives_the_reason_in_the_owners_language(client):
+    item = {**PENDING[0], "action": {**PENDING[0]["action"], "rationale": PENDING[0]["rationale"],
+                                     "rationale_zh": "投产比 5.2，高于保本 2.9（近 7 天）"}}
+    text = answer_of(ask(context(client, pending=lambda: [item]), "有什么待审批的？"))
+    assert "原因：投产比 5.2，高于保本 2.9（近 7 天）" in text and PENDING[0]["rationale"] not in text
+
+
+# ---- no LLM: what Xiaoer did and why -------------------------------------------------------------------
+def decided(date: str, state: str, sku: str, action: dict, why: str, why_zh: str, **more) -> dict:
+    """One proposal that came to an end, as the service hands it to chat."""
+    kind = action["kind"]
+    return {"date": date, "id": f"p-{date}-{sku}-{kind}", "kind": kind, "target": f"cmp-{sku}", "state": state,
+            "rationale": why, "action": {**action, "sku": sku, "campaign_id": f"cmp-{sku}", "rationale": why,
+                                         "rationale_zh": why_zh}, **more}
+
+
+DONE = [
+    decided("2026-03-14", "executed", "a1", {"kind": "set_campaign_status", "status": "paused",
+                                              "current_status": "active"},
+            "the 60 in stock sell out within 28 days even at the current settings",
+            "现有库存 60 件，按现状 28 天内就会卖完"),
+    decided("2026-03-14", "denied", "a2", {"kind": "set_bid", "bid": 9.0, "current_bid": 1.5}, "a model said so",
+            "模型这么说", decision={"limit": "spend.max_bid", "message": "spend.max_bid 3: bid 9 is above it",
+                                     "message_zh": "spend.max_bid 3：出价 9 超过上限"}),
+    decided("2026-03-13", "executed", "a1", {"kind": "set_bid", "bid": 1.2, "current_bid": 1.5},
+            "ROI 4.1 vs break-even 2.2", "投产比 4.1，保本 2.2"),
+]
+
+
+def test_offline_says_what_the_latest_run_did_with_why_and_the_limit_that_stopped_the_rest(client):
+    text = answer_of(ask(context(client, done=lambda: DONE), "What did you do yesterday?"))
+    assert text.splitlines()[0] == "The run of 2026-03-14:"
+    assert re.search(r"^- done: .* cmp-a1: .* → .*$", text, re.M) and "Why: the 60 in stock sell out" in text
+    assert "- not done, outside your limits: " in text and "Your limit: spend.max_bid 3: bid 9 is above it" in text
+    assert "2026-03-13" not in text  # the latest run only, unless an SKU is named
+
+
+@pytest.mark.parametrize(("message", "head", "why"), [
+    ("why did you pause a1?", "The run of 2026-03-14:", "Why: the 60 in stock"),
+    ("为什么暂停了 a1 的推广？", "2026-03-14 的运行：", "原因：现有库存 60 件"),
+])
+def test_offline_why_did_you_answers_from_the_skus_record_and_proposes_nothing(client, message, head, why):
+    events = ask(context(client, done=lambda: DONE), message)
+    text = answer_of(events)
+    assert not [e for e in events if e["event"] in ("proposal", "tool_call")]  # a question about the past
+    assert text.splitlines()[0] == head and why in text
+    assert "2026-03-13" in text and "cmp-a2" not in text  # every recent run, the SKU named only
+
+
+def test_offline_says_when_it_did_nothing(client):
+    assert answer_of(ask(context(client), "what did you do?")) == t("done.none", "en")
+    assert answer_of(ask(context(client, done=lambda: DONE[1:2]), "why did you pause a1?")) == t(
+        "done.none_sku", "en", skus="a1")
+
+
+@pytest.mark.parametrize(("message", "intent"), [
+    ("why did a1's orders drop?", "sku"), ("a1 的订单为什么下降了？", "sku"), ("why did you raise a1's bid?", "done"),
+    ("Why was a1 paused?", "done"), ("你昨天做了什么？", "done"), ("为什么把 a1 的出价调高了？", "done"),
+    ("how did we do yesterday?", "kpi"),
+])
+def test_questions_about_what_xiaoer_did_are_told_from_questions_about_the_numbers(message, intent):
+    assert intent_of(message, "a1" in message, False) == intent
+
+
 # ---- no LLM: limits ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("message", ["what is my max bid?", "我的限额是多少？"])
 def test_offline_limits_show_the_policy_and_the_room_left_today(client, message):
@@ -346,6 +410,18 @@ def test_llm_gets_the_chat_prompt_in_the_messages_language_and_the_shop_as_data(
     assert system["role"] == "system" and system["content"] == render_prompt("chat", locale, max_rounds=MAX_ROUNDS)
     assert shop["content"].startswith("<shop_context>") and "prop-7" in shop["content"]
     assert user == {"role": "user", "content": message}
+
+
+@pytest.mark.parametrize(("message", "why"), [("why did you pause a1?", "the 60 in stock sell out"),
+                                            ("为什么暂停了 a1？", "现有库存 60 件")])
+def test_llm_gets_what_came_of_recent_proposals_as_data_in_the_messages_language(stub, llm_ctx, message, why):
+    ctx, _ = llm_ctx
+    ctx.done = lambda: DONE
+    stub.load([say("I paused it.")])
+    ask(ctx, message)
+    shop = stub.requests[0]["messages"][1]["content"]
+    assert shop.startswith("<shop_context>") and '"recent_decisions"' in shop and why in shop
+    assert '"limit":"spend.max_bid"' in shop
 
 
 def test_llm_sees_platform_text_only_as_data(client, stub, llm_ctx):

@@ -30,6 +30,7 @@ from agent.storage import (
     audit_log,
     current_policy,
     database_url,
+    decided_proposals,
     edit_proposal,
     expire_due,
     finish_run,
@@ -289,6 +290,27 @@ def test_owner_edit_rejects_the_old_proposal_and_queues_a_linked_new_one(session
     assert pending_proposals(session, "alpha") == []
     with pytest.raises(InvalidTransition, match="from rejected to rejected"):
         edit_proposal(session, old.id, action={"bid": 1.4}, actor="owner:phone")
+
+
+def test_decided_proposals_are_those_that_came_to_an_end_latest_run_date_first(session: Session) -> None:
+    older, newer = run_for(session, "2026-03-02", 1), run_for(session, "2026-03-03", 2)
+
+    def ended_in(run_id: str, state: S, sku: str) -> Proposal:
+        proposal = new_proposal(session, run_id, sku=sku)
+        for step in PATH[state]:
+            proposal = move(session, proposal, step)
+        return proposal
+
+    ended = [ended_in(newer, state, f"a{k}") for k, state in enumerate((S.EXECUTED, S.DENIED, S.REJECTED))]
+    for k, state in enumerate((S.PENDING, S.APPROVED, S.PROPOSED)):  # not over yet
+        ended_in(newer, state, f"b{k}")
+    before = ended_in(older, S.FAILED, "a1")
+
+    got = decided_proposals(session, "alpha")
+
+    assert [date for date, _ in got] == ["2026-03-03"] * 3 + ["2026-03-02"]
+    assert {p.id for _, p in got[:3]} == {p.id for p in ended} and got[3][1].id == before.id
+    assert decided_proposals(session, "beta") == []
 
 
 def test_expire_due_expires_only_pending_proposals_past_their_expiry(session: Session) -> None:

@@ -165,3 +165,20 @@ def test_the_owner_answers_the_queue_in_words_and_a_model_never_sees_it(service:
     assert queue == []
     _, nothing = chat(service, token, "批准第1个")
     assert nothing[-1]["data"]["answer"] == "现在没有等你审批的操作。"
+
+
+def test_the_owner_asks_what_xiaoer_did_and_hears_what_came_of_each_proposal_and_why(service: Service) -> None:
+    token = service.create_shop(SHOP_A, policy={})
+    for message in ("Set F-OOLONG's bid to 0.7", "把 F-PUER 的预算调到 20", "approve 1, reject 2"):
+        chat(service, token, message)
+    _, events = chat(service, token, "What did you do?")
+    answer = events[-1]["data"]["answer"]
+    assert not [e for e in events if e["event"] == "proposal"]
+    assert re.search(r"^- done: .* cmp-F-OOLONG: ¥[\d.]+ → ¥0\.70$", answer, re.M), answer
+    assert re.search(r"^- not done, you rejected it: .* cmp-F-PUER: ¥[\d.]+ → ¥20\.00$", answer, re.M), answer
+    assert "Why: The owner asked in chat / 店主在对话中要求: «Set F-OOLONG's bid to 0.7»" in answer
+
+    _, why = chat(service, token, "为什么改了 F-PUER 的预算？")  # about the past: no new proposal
+    answer = why[-1]["data"]["answer"]
+    assert not [e for e in why if e["event"] == "proposal"]
+    assert "未执行，你已拒绝" in answer and "F-OOLONG" not in answer
