@@ -42,14 +42,19 @@ MODE_SWITCH_MARGIN = 0.15  # the other campaign mode must look this much better 
 MODE_EVIDENCE_DAYS = 3  # days of history before the agent switches a campaign's mode at all
 
 
-def plan(obs: dict[str, Any], policy: Policy, memory: dict[str, Any]) -> list[Action]:
-    """Today's proposals for one shop (none executed here)."""
+def plan(obs: dict[str, Any], policy: Policy, memory: dict[str, Any], *, end_day: int | None = None) -> list[Action]:
+    """Today's proposals for one shop (none executed here).
+
+    `end_day`, a last day known in advance, cuts the plan's horizon there: a benchmark diagnostic only (the
+    oracle plans to its run's end; a shop that goes on has no such day), see `bench/bench_heldout.py`.
+    """
     world = belief_world(obs, policy, memory)
     shop_id = obs["shop"]["id"]
     if obs["day"] < WARMUP_DAYS:
         return _safety_only(obs) + [_stop_coupon(op, obs) for op in budget_stops(world)[shop_id]]
     margin = MODE_SWITCH_MARGIN if obs["day"] >= MODE_EVIDENCE_DAYS else math.inf
-    ops = Oracle(world, lookahead=LOOKAHEAD_DAYS, switch_margin=margin).plan()[shop_id]
+    lookahead = LOOKAHEAD_DAYS if end_day is None else max(1, min(LOOKAHEAD_DAYS, end_day - obs["day"]))
+    ops = Oracle(world, lookahead=lookahead, switch_margin=margin).plan()[shop_id]
     before, keep = expected_day(world), _held(world)
     _apply(world, shop_id, ops)
     ops = _clear_month_billing(world, shop_id, ops)

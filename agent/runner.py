@@ -11,6 +11,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from agent.graph import RunDeps, RunState, build_graph
+from agent.planner import plan as deterministic_plan
 from marketplace.client import PlatformClient
 from marketplace.strategies.base import register
 from policies.domain import ActionKind, Segment
@@ -82,6 +83,7 @@ class AgentStrategy:
     policies: dict[str, Policy] = field(init=False)
     memory: dict[str, dict] = field(default_factory=dict, init=False)
     checkpointer: Any = field(default_factory=InMemorySaver, init=False)
+    planner: Callable[..., Any] = field(default_factory=lambda: deterministic_plan, init=False)  # built-in planner
 
     def __post_init__(self) -> None:
         self.policies = {s.id: s.policy for s in self.world.scenario.shops}
@@ -89,5 +91,5 @@ class AgentStrategy:
 
     def act(self, client: PlatformClient, day: int) -> None:
         deps = RunDeps(client=client, policy=self.policies[client.shop_id],
-                       memory=self.memory.setdefault(client.shop_id, {}))
+                       memory=self.memory.setdefault(client.shop_id, {}), planner=self.planner)
         run_day(deps, f"{client.shop_id}-day{day}", self.checkpointer, owner=scripted_owner)

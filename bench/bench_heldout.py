@@ -1,7 +1,7 @@
 """Held-out benchmark: every policy on generated shops nobody tuned the agent on, scored against the oracle.
 
     python bench/bench_heldout.py [--shops 16] [--skus 12] [--first-seed 2001] [--days 28] [--json OUT] [--md OUT]
-                                  [--chart OUT.png]
+                                  [--chart OUT.png] [--told-the-end]
 
 The scenarios in scenarios/ are hand-made, and the agent has been improved while looking at them. Here each
 shop is `marketplace.generator.generate(skus, seed=first_seed + k)`: random but realistic prices, margins,
@@ -9,6 +9,10 @@ segments, events and starting coupons. Every policy runs on every shop through t
 `xiaoer bench`); the summary gives, per policy, its share of the oracle's profit across the shops (median,
 minimum, 25th percentile), how many shops reach 85% of the oracle, on how many shops the agent beats it, and
 the audit's outside-policy findings (marketplace.audit: a run that broke the owner's limits).
+
+`--told-the-end` adds a diagnostic row, `agent_told_end`: the agent with its plan cut at the run's last day, as the
+oracle's is. The agent plans a shop that goes on; the difference between the two rows is what the oracle gains
+from knowing when the run stops (stock left unsold at the end is worth nothing to it).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +36,34 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]  # run as a script from anywhere
 
+from agent.planner import plan  # noqa: E402
+from agent.runner import AgentStrategy  # noqa: E402
 from marketplace.bench_chart import strip_chart  # noqa: E402
 from marketplace.generator import generate  # noqa: E402
 from marketplace.harness import BenchRow, _bench_seed  # noqa: E402
-from marketplace.strategies.base import strategy_names  # noqa: E402
+from marketplace.strategies.base import register, strategy_names  # noqa: E402
 
 GOOD_SHARE = 0.85  # a policy "keeps up" on a shop at 85% of the oracle's profit
 
 
-def run_shops(shops: int, skus: int, first_seed: int, days: int, progress: bool = True) -> list[BenchRow]:
-    """Every policy, the oracle first, on `shops` generated shops (seeds first_seed, first_seed + 1, …)."""
-    policies = ["oracle", *(p for p in strategy_names() if p != "oracle")]
+TOLD_THE_END = "agent_told_end"  # the diagnostic: the agent with its plan cut at the run's last day
+
+
+@register(TOLD_THE_END)
+def _agent_told_the_end(world: Any) -> AgentStrategy:
+    """The agent, its plan's horizon cut at the run's last day as the oracle's is. A shop that goes on has no last
+    day; this only measures how much of the gap to the oracle is the oracle knowing when the run stops."""
+    agent = AgentStrategy(world, name=TOLD_THE_END)
+    agent.planner = partial(plan, end_day=world.scenario.horizon_days)
+    return agent
+
+
+def run_shops(shops: int, skus: int, first_seed: int, days: int, progress: bool = True,
+              told_the_end: bool = False) -> list[BenchRow]:
+    """Every policy, the oracle first, on `shops` generated shops (seeds first_seed, first_seed + 1, …); with
+    `told_the_end`, the agent once more with its plan cut at the run's last day."""
+    policies = ["oracle", *(p for p in strategy_names() if p not in ("oracle", TOLD_THE_END))]
+    policies += [TOLD_THE_END] if told_the_end else []
     rows: list[BenchRow] = []
     with _progress(shops * len(policies) * days, progress) as (advance, say):
         for seed in range(first_seed, first_seed + shops):
@@ -144,9 +166,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--md", type=Path, help="write the summary and per-shop tables as Markdown")
     parser.add_argument("--chart", type=Path, help="draw each policy's share of the oracle per shop as a PNG")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or per-shop lines")
+    parser.add_argument("--told-the-end", action="store_true",
+                        help=f"also run the agent with its plan cut at the run's last day ({TOLD_THE_END}): how much "
+                             "of its gap is the oracle knowing when the run stops")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    rows = run_shops(args.shops, args.skus, args.first_seed, args.days, progress=not args.quiet)
+    rows = run_shops(args.shops, args.skus, args.first_seed, args.days, progress=not args.quiet,
+                     told_the_end=args.told_the_end)
     wall = time.perf_counter() - started
     stats = summary(rows)
     print(summary_markdown(stats))
@@ -165,8 +191,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         args.json.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     if args.md:
         args.md.write_text(f"{summary_markdown(stats)}\n\n{shops_markdown(rows)}\n", encoding="utf-8")
-    if args.chart:
-        strip_chart(result["rows"], args.chart, good=GOOD_SHARE)
+    if args.chart:  # the policies as they run, not the diagnostic
+        strip_chart([r for r in result["rows"] if r["policy"] != TOLD_THE_END], args.chart, good=GOOD_SHARE)
     return result
 
 

@@ -72,7 +72,9 @@ def bare_graph(name: str, days: int) -> float:
     """The same days through the graph alone (in-memory checkpoints, no storage, no report)."""
     scenario = load_scenario(ROOT / "scenarios" / f"{name}.yaml")
     world, spec = World(scenario), scenario.shops[0]
-    times, memory, checkpointer = [], {}, InMemorySaver()
+    times: list[float] = []
+    memory: dict[str, Any] = {}
+    checkpointer = InMemorySaver()
     with in_process(world, admin_token="adm") as http:
         admin = AdminClient(http, "adm")
         admin.advance(WARM_DAYS)

@@ -52,6 +52,19 @@ def test_ads_paused_because_the_stock_sells_out_anyway_say_so_with_the_gain_over
     assert (today, ahead) == ("−", "+")  # it gives up today's ad orders for what the weeks ahead keep
 
 
+def test_told_the_run_ends_in_two_days_the_planner_keeps_the_ads_that_sell_the_stock_before_then():
+    """The benchmark diagnostic (`plan(..., end_day=…)`): with the end two days away, stock that sells out within
+    four weeks is no reason to stop buying orders now."""
+    scenario = with_stock(60, None)
+    world = World(scenario)
+    shop = scenario.shops[0]
+    with in_process(world, admin_token="adm") as http:
+        AdminClient(http, "adm").advance(1)
+        obs = observe(PlatformClient(http, shop.id, world.token_for(shop.id)))
+    told = [a for a in plan(obs, shop.policy, {}, end_day=3) if getattr(a, "sku", None) == SKU]
+    assert not [a for a in told if isinstance(a, SetCampaignStatus) and a.status == "paused"]
+
+
 def test_with_a_restock_due_the_stock_is_no_reason_to_spend_less():
     actions = [a for a in second_morning_plan(with_stock(60, Restock(every_days=5, quantity=200)))
                if getattr(a, "sku", None) == SKU]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.bench_heldout import GOOD_SHARE, main
+from bench.bench_heldout import GOOD_SHARE, TOLD_THE_END, main
 from marketplace.strategies.base import strategy_names
 
 
@@ -15,7 +15,7 @@ def test_heldout_bench_writes_rows_summary_table_and_chart(tmp_path: Path) -> No
           "--json", str(out["json"]), "--md", str(out["md"]), "--chart", str(out["png"])])
 
     data = json.loads(out["json"].read_text(encoding="utf-8"))
-    policies = {"oracle", *strategy_names()}
+    policies = {"oracle", *strategy_names()} - {TOLD_THE_END}  # the diagnostic runs only when asked for
     assert {(r["scenario"], r["policy"]) for r in data["rows"]} == {
         (f"generated-{seed}", p) for seed in (7, 8) for p in policies}
     assert len(data["rows"]) == 2 * len(policies)
@@ -34,3 +34,13 @@ def test_heldout_bench_writes_rows_summary_table_and_chart(tmp_path: Path) -> No
     table = out["md"].read_text(encoding="utf-8")
     assert "| policy 策略 |" in table and "| generated-7 | 7 |" in table and "| generated-8 | 8 |" in table
     assert out["png"].read_bytes().startswith(b"\x89PNG") and out["png"].stat().st_size > 10_000
+
+
+def test_told_the_end_adds_the_agent_with_its_plan_cut_at_the_runs_last_day(tmp_path: Path) -> None:
+    out = tmp_path / "heldout.json"
+    main(["--shops", "1", "--skus", "4", "--days", "5", "--first-seed", "7", "--quiet", "--told-the-end",
+          "--json", str(out)])
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert [r["policy"] for r in data["rows"]][-1] == TOLD_THE_END
+    (told,) = [s for s in data["summary"] if s["policy"] == TOLD_THE_END]
+    assert told["shops_with_share"] == 1 and told["outside_policy"] == 0
