@@ -75,13 +75,31 @@ def anomalies(obs: dict[str, Any], policy: Policy) -> list[dict[str, Any]]:
         units = [sum(by_sku_source[(sku, s)].get(d, {}).get("units", 0.0) for s in ("organic", "search", "whole_site"))
                  for d in range(max(0, day - 7), day)]
         per_day = sum(units) / len(units) if units else 0.0
-        if per_day > 0 and p["stock"] < STOCK_DAYS_AT_RISK * per_day:
+        if per_day > 0 and p["stock"] < STOCK_DAYS_AT_RISK * per_day and not _restocked_in_time(p, day, per_day):
             found.append(_anomaly("stockout_risk", sku, days_left=round(p["stock"] / per_day, 1)))
         found.extend(_event_risk(obs, p, policy))
     for r in sku_ad_roi(obs, window=3):
         if r["roi"] is not None and r["break_even_roi"] is not None and r["roi"] < r["break_even_roi"]:
             found.append(_anomaly("roi_below_break_even", r["sku"], roi=r["roi"], break_even_roi=r["break_even_roi"]))
     return found
+
+
+def next_restock(p: dict, day: int) -> int | None:
+    """The first day from `day` on whose morning the platform restocks the product, or None without a schedule.
+
+    The platform restocks at the start of every day divisible by `every_days` (day 0 excepted), before that day's
+    sales and after the morning's stock was read."""
+    r = p.get("restock")
+    if not r or r["quantity"] <= 0:
+        return None
+    every = r["every_days"]
+    return day if day > 0 and day % every == 0 else (day // every + 1) * every
+
+
+def _restocked_in_time(p: dict, day: int, per_day: float) -> bool:
+    """Whether a restock comes before the stock, sold at `per_day`, runs out."""
+    restock = next_restock(p, day)
+    return restock is not None and p["stock"] / per_day >= restock - day
 
 
 def _event_risk(obs: dict, p: dict, policy: Policy) -> list[dict[str, Any]]:

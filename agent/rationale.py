@@ -64,9 +64,10 @@ def _stock_reason(world: World, row: int, outlook: Outlook) -> tuple[str, str]:
     """
     p, c = world.c.params, world.c
     spends_less = outlook.after["ad_spend"][row] < outlook.before["ad_spend"][row] - 0.5
-    every = int(p.restock_every[row])
-    next_restock = (world.day // every + 1) * every  # the platform restocks on the days that divide by `every`
-    sells_out = outlook.keep.end_stock[row] < 1.0 and next_restock >= world.day + outlook.days
+    every, day = int(p.restock_every[row]), world.day
+    # the platform restocks the mornings of the days that divide by `every` (day 0 excepted); today's may be one
+    restock = day if day > 0 and day % every == 0 else (day // every + 1) * every
+    sells_out = outlook.keep.end_stock[row] < 1.0 and (restock >= day + outlook.days or p.restock_qty[row] <= 0)
     if not (spends_less and sells_out):
         return "", ""
     units, days = f"{c.state.stock[row]:,.0f}", outlook.days

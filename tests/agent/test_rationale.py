@@ -105,12 +105,12 @@ def test_the_stock_reason_needs_less_spend_a_sell_out_and_no_restock(world, spen
                                                                      says_stock):
     row = world.c.skus.index(SKU)
     params = world.c.params
-    saved = params.restock_every[row]
-    params.restock_every[row] = restock_every
+    saved = params.restock_every[row], params.restock_qty[row]
+    params.restock_every[row], params.restock_qty[row] = restock_every, 100
     try:
         why = ad_reason(world, row, outlook(world, spend_after=spend_after, end_stock=end_stock))
     finally:
-        params.restock_every[row] = saved
+        params.restock_every[row], params.restock_qty[row] = saved
     assert ("in stock sell out" in why["rationale"]) is says_stock
     assert ("没有补货计划" in why["rationale_zh"]) is says_stock
 
