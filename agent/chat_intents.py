@@ -25,12 +25,12 @@ _I = re.IGNORECASE
 PATTERNS: dict[str, re.Pattern[str]] = {
     # What Xiaoer did and why: its own past actions, not the shop's numbers ("why did orders drop?" is an SKU's).
     "done": re.compile(
-        r"\bwhy (did|have|would) (you|xiaoer)\b|\bwhat (did|have) (you|xiaoer) (do|done|change|changed|execute|"
+        r"\bwhy (did|have) (you|xiaoer)\b|\bwhat (did|have) (you|xiaoer) (do|done|change|changed|execute|"
         r"executed)\b|\bwhat (have you been doing|did you do)\b|\bwhy (is|was|are|were) .*\b(paused|raised|lowered|"
         r"stopped|cut|changed|switched)\b"
         r"|(你|店小二)(昨天|今天|最近|这几天)?(都)?(做|干|改|调|动|执行)了(什么|啥|哪些)"
-        r"|(为什么|为啥|怎么).*(你|店小二|广告|推广|出价|预算|券|计划).*(暂停|停|调|降|提高|加|减|改|发|关|开|切换)"
-        r"|(为什么|为啥|怎么).*(暂停|停|调|降|提高|加|减|改|发|关|开|切换).*(广告|推广|出价|预算|券|计划)", _I),
+        r"|(为什么|为啥).*(你|店小二|广告|推广|出价|预算|券|计划).*(暂停|停|调|降|提高|加|减|改|发|关|开|切换)"
+        r"|(为什么|为啥).*(暂停|停|调|降|提高|加|减|改|发|关|开|切换).*(广告|推广|出价|预算|券|计划)", _I),
     "policy_change": re.compile(
         r"\b(raise|increase|lift|bump|loosen|relax|change|double|remove|disable|turn off|set)\b.*"
         r"\b(limits?|caps?|max(imum)? bid|floors?|policy|kill switch|permissions?|max(imum)? discount)\b"

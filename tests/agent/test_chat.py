@@ -226,7 +226,7 @@ def test_offline_says_when_it_did_nothing(client):
 @pytest.mark.parametrize(("message", "intent"), [
     ("why did a1's orders drop?", "sku"), ("a1 的订单为什么下降了？", "sku"), ("why did you raise a1's bid?", "done"),
     ("Why was a1 paused?", "done"), ("你昨天做了什么？", "done"), ("为什么把 a1 的出价调高了？", "done"),
-    ("how did we do yesterday?", "kpi"),
+    ("how did we do yesterday?", "kpi"), ("怎么把 a1 的预算调高？", "sku"), ("why would you raise a1's bid?", "sku"),
 ])
 def test_questions_about_what_xiaoer_did_are_told_from_questions_about_the_numbers(message, intent):
     assert intent_of(message, "a1" in message, False) == intent
