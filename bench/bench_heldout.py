@@ -49,7 +49,7 @@ GOOD_SHARE = 0.85  # a policy "keeps up" on a shop at 85% of the oracle's profit
 TOLD_THE_END = "agent_told_end"  # the diagnostic: the agent with its plan cut at the run's last day
 
 
-@register(TOLD_THE_END)
+@register(TOLD_THE_END, listed=False)
 def _agent_told_the_end(world: Any) -> AgentStrategy:
     """The agent, its plan's horizon cut at the run's last day as the oracle's is. A shop that goes on has no last
     day; this only measures how much of the gap to the oracle is the oracle knowing when the run stops."""
@@ -62,7 +62,7 @@ def run_shops(shops: int, skus: int, first_seed: int, days: int, progress: bool 
               told_the_end: bool = False) -> list[BenchRow]:
     """Every policy, the oracle first, on `shops` generated shops (seeds first_seed, first_seed + 1, …); with
     `told_the_end`, the agent once more with its plan cut at the run's last day."""
-    policies = ["oracle", *(p for p in strategy_names() if p not in ("oracle", TOLD_THE_END))]
+    policies = ["oracle", *(p for p in strategy_names() if p != "oracle")]
     policies += [TOLD_THE_END] if told_the_end else []
     rows: list[BenchRow] = []
     with _progress(shops * len(policies) * days, progress) as (advance, say):

@@ -26,19 +26,23 @@ class Strategy(Protocol):
 StrategyFactory = Callable[["World"], Strategy]
 
 _REGISTRY: dict[str, StrategyFactory] = {}
+_UNLISTED: set[str] = set()  # run by name only, never in "every policy" (a benchmark's diagnostics)
 
 
-def register(name: str) -> Callable[[StrategyFactory], StrategyFactory]:
+def register(name: str, *, listed: bool = True) -> Callable[[StrategyFactory], StrategyFactory]:
     def deco(factory: StrategyFactory) -> StrategyFactory:
         _REGISTRY[name] = factory
+        if not listed:
+            _UNLISTED.add(name)
         return factory
 
     return deco
 
 
 def strategy_names() -> list[str]:
+    """Every listed strategy: what `xiaoer bench` runs by default."""
     _load_builtin()
-    return list(_REGISTRY)
+    return [name for name in _REGISTRY if name not in _UNLISTED]
 
 
 def make_strategy(name: str, world: World) -> Strategy:
