@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from marketplace.model import next_restock_day
 from policies.economics import break_even_roi, floor_price, unit_margin
 from policies.limits import Policy
 
@@ -85,15 +86,10 @@ def anomalies(obs: dict[str, Any], policy: Policy) -> list[dict[str, Any]]:
 
 
 def next_restock(p: dict, day: int) -> int | None:
-    """The first day from `day` on whose morning the platform restocks the product, or None without a schedule.
-
-    The platform restocks at the start of every day divisible by `every_days` (day 0 excepted), before that day's
-    sales and after the morning's stock was read."""
+    """The first day from `day` on whose morning the platform restocks the product (today's restock comes after the
+    morning's stock was read, before the day's sales), or None without a schedule."""
     r = p.get("restock")
-    if not r or r["quantity"] <= 0:
-        return None
-    every = r["every_days"]
-    return day if day > 0 and day % every == 0 else (day // every + 1) * every
+    return next_restock_day(day, r["every_days"]) if r and r["quantity"] > 0 else None
 
 
 def _restocked_in_time(p: dict, day: int, per_day: float) -> bool:

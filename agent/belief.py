@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from marketplace.model import hill, season
+from marketplace.model import hill, restocks_on, season
 from marketplace.scenario import (
     CampaignSpec,
     CouponSpec,
@@ -156,7 +156,7 @@ def _product(p: dict, camp: dict | None, sug: dict | None, hist: dict, start: da
 def _restocked(p: dict, day: int) -> float:
     """Units the platform's restock schedule adds at the start of `day` (before the day's sales)."""
     r = p.get("restock")
-    return float(r["quantity"]) if r and day > 0 and day % r["every_days"] == 0 else 0.0
+    return float(r["quantity"]) if r and restocks_on(day, r["every_days"]) else 0.0
 
 
 def _morning_stock(p: dict, hist: dict, day: int, mem: dict) -> dict[int, float]:

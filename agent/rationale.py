@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from marketplace.model import MONTH_BUDGET_DAYS
+from marketplace.model import MONTH_BUDGET_DAYS, next_restock_day
 from marketplace.rollout import RolloutResult
 from marketplace.strategies.oracle import BUDGET_HEADROOM
 from marketplace.strategies.oracle_coupons import OverBudget
@@ -64,10 +64,8 @@ def _stock_reason(world: World, row: int, outlook: Outlook) -> tuple[str, str]:
     """
     p, c = world.c.params, world.c
     spends_less = outlook.after["ad_spend"][row] < outlook.before["ad_spend"][row] - 0.5
-    every, day = int(p.restock_every[row]), world.day
-    # the platform restocks the mornings of the days that divide by `every` (day 0 excepted); today's may be one
-    restock = day if day > 0 and day % every == 0 else (day // every + 1) * every
-    sells_out = outlook.keep.end_stock[row] < 1.0 and (restock >= day + outlook.days or p.restock_qty[row] <= 0)
+    restock = next_restock_day(world.day, int(p.restock_every[row]))
+    sells_out = outlook.keep.end_stock[row] < 1.0 and (restock >= world.day + outlook.days or p.restock_qty[row] <= 0)
     if not (spends_less and sells_out):
         return "", ""
     units, days = f"{c.state.stock[row]:,.0f}", outlook.days

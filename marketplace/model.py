@@ -355,6 +355,17 @@ def advance(params: SkuParams, state: MarketState, out: DayOutcome, ctx: DayCont
     return nxt
 
 
+def restocks_on(day, every):
+    """Whether a restock every `every` days arrives on the morning of `day`, before its sales (never day 0);
+    numbers or arrays."""
+    return (day > 0) & (day % every == 0)
+
+
+def next_restock_day(day: int, every: int) -> int:
+    """The first day from `day` on (today included) whose morning brings a restock every `every` days."""
+    return day if restocks_on(day, every) else (day // every + 1) * every
+
+
 def begin_day(
     params: SkuParams, state: MarketState, events: EventBook, weekday: int, month_start: bool
 ) -> tuple[MarketState, DayContext]:
@@ -363,8 +374,7 @@ def begin_day(
     day = st.day
     if month_start:
         st.month_spend = np.zeros_like(st.month_spend)
-    restock = (day > 0) & (day % params.restock_every == 0)
-    st.stock = st.stock + np.where(restock, params.restock_qty, 0.0)
+    st.stock = st.stock + np.where(restocks_on(day, params.restock_every), params.restock_qty, 0.0)
     st.event_id, st.event_price = enter_and_leave(params, state, events)
     mult = traffic_multiplier(events, st.event_id)
     return st, DayContext(day=day, weekday=weekday, month_start=month_start, event_mult=mult)
