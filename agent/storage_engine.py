@@ -4,7 +4,6 @@ several threads and processes (busy timeout, WAL, foreign keys), JSON columns wi
 from __future__ import annotations
 
 import json
-import math
 import os
 import sqlite3
 import time
@@ -17,6 +16,8 @@ from sqlalchemy import Engine
 from sqlalchemy import event as sa_event
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
+
+from tools.jsonsafe import finite
 
 
 def database_url(url: str | None = None) -> str:
@@ -84,14 +85,4 @@ def _dumps(value: Any) -> str:
     floor would need; the percent change of a bid raised from zero) is stored as null, "no finite value",
     as JavaScript's JSON.stringify does; the guard's message beside it says it in words.
     """
-    return json.dumps(_finite(value), ensure_ascii=False)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
+    return json.dumps(finite(value), ensure_ascii=False)

@@ -1,7 +1,7 @@
 """Held-out benchmark: every policy on generated shops nobody tuned the agent on, scored against the oracle.
 
     python bench/bench_heldout.py [--shops 16] [--skus 12] [--first-seed 2001] [--days 28] [--json OUT] [--md OUT]
-                                  [--chart OUT.png] [--told-the-end]
+                                  [--chart OUT.png] [--told-the-end] [--no-ad-history]
 
 The scenarios in scenarios/ are hand-made, and the agent has been improved while looking at them. Here each
 shop is `marketplace.generator.generate(skus, seed=first_seed + k)`: random but realistic prices, margins,
@@ -41,7 +41,9 @@ from agent.runner import AgentStrategy  # noqa: E402
 from marketplace.bench_chart import strip_chart  # noqa: E402
 from marketplace.generator import generate  # noqa: E402
 from marketplace.harness import BenchRow, _bench_seed  # noqa: E402
+from marketplace.scenario import Scenario  # noqa: E402
 from marketplace.strategies.base import register, strategy_names  # noqa: E402
+from policies.domain import CampaignStatus  # noqa: E402
 
 GOOD_SHARE = 0.85  # a policy "keeps up" on a shop at 85% of the oracle's profit
 
@@ -59,15 +61,17 @@ def _agent_told_the_end(world: Any) -> AgentStrategy:
 
 
 def run_shops(shops: int, skus: int, first_seed: int, days: int, progress: bool = True,
-              told_the_end: bool = False) -> list[BenchRow]:
+              told_the_end: bool = False, no_ad_history: bool = False) -> list[BenchRow]:
     """Every policy, the oracle first, on `shops` generated shops (seeds first_seed, first_seed + 1, …); with
-    `told_the_end`, the agent once more with its plan cut at the run's last day."""
+    `told_the_end`, the agent once more with its plan cut at the run's last day; with `no_ad_history`, every
+    campaign paused at the start."""
     policies = ["oracle", *(p for p in strategy_names() if p != "oracle")]
     policies += [TOLD_THE_END] if told_the_end else []
     rows: list[BenchRow] = []
     with _progress(shops * len(policies) * days, progress) as (advance, say):
         for seed in range(first_seed, first_seed + shops):
             scenario = generate(skus, seed=seed, days=days, name=f"generated-{seed}")  # summarise() groups by name
+            scenario = ads_paused(scenario) if no_ad_history else scenario
             shop = _bench_seed(scenario, policies, advance)
             rows += shop
             agent = next(r for r in shop if r.policy == "agent")
@@ -75,6 +79,15 @@ def run_shops(shops: int, skus: int, first_seed: int, days: int, progress: bool 
                                                if r.policy != "oracle")
                 + f"; agent outside policy {agent.outside_policy}")
     return rows
+
+
+def ads_paused(scenario: Scenario) -> Scenario:
+    """The same shops with every campaign paused: no ad has run, so there is no ad history to learn from."""
+    data = scenario.model_dump(mode="json", exclude_unset=True)
+    for shop in data["shops"]:
+        for campaign in shop.get("campaigns", []):
+            campaign["status"] = CampaignStatus.PAUSED.value
+    return Scenario.model_validate(data)
 
 
 @contextmanager
@@ -169,16 +182,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--told-the-end", action="store_true",
                         help=f"also run the agent with its plan cut at the run's last day ({TOLD_THE_END}): how much "
                              "of its gap is the oracle knowing when the run stops")
+    parser.add_argument("--no-ad-history", action="store_true",
+                        help="start every shop with all its campaigns paused: the agent has no ad data to learn from")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     rows = run_shops(args.shops, args.skus, args.first_seed, args.days, progress=not args.quiet,
-                     told_the_end=args.told_the_end)
+                     told_the_end=args.told_the_end, no_ad_history=args.no_ad_history)
     wall = time.perf_counter() - started
     stats = summary(rows)
     print(summary_markdown(stats))
     print(f"{args.shops} shops × {args.skus} SKUs × {args.days} days in {wall:.0f} s")
     result = {
-        "shops": args.shops, "skus": args.skus, "days": args.days,
+        "shops": args.shops, "skus": args.skus, "days": args.days, "no_ad_history": args.no_ad_history,
         "seeds": list(range(args.first_seed, args.first_seed + args.shops)), "good_share": GOOD_SHARE,
         "wall_s": round(wall, 1),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},

@@ -8,7 +8,6 @@ escaped, so it can neither pose as an instruction nor close the `<…>` data tag
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -18,6 +17,7 @@ from pydantic_core import to_jsonable_python
 
 from marketplace.client import PlatformClient, PlatformError
 from policies.limits import format_validation_error
+from tools.jsonsafe import finite
 
 MAX_ITEMS = 40  # list items per answer: the model's context is small
 MAX_METRIC_ROWS = 60
@@ -57,19 +57,8 @@ class NoArgs(Args):
 
 def as_data(obj: Any) -> str:
     """Compact JSON whose strings cannot break out of a `<tag>…</tag>` data section."""
-    text = json.dumps(_finite(to_jsonable_python(obj, fallback=str)), ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(finite(to_jsonable_python(obj, fallback=str)), ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def _finite(obj: Any) -> Any:
-    """JSON has no inf or NaN: they become null (e.g. a break-even ROI when the margin is gone)."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    return obj
 
 
 def listing(items: list[Any], limit: int = MAX_ITEMS, *, keep: Literal["first", "last"] = "first") -> dict:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.bench_heldout import GOOD_SHARE, TOLD_THE_END, main
+from bench.bench_heldout import GOOD_SHARE, TOLD_THE_END, ads_paused, main
+from marketplace.generator import generate
 from marketplace.strategies.base import strategy_names
+from policies.domain import CampaignStatus
 
 
 def test_heldout_bench_writes_rows_summary_table_and_chart(tmp_path: Path) -> None:
@@ -45,3 +47,24 @@ def test_told_the_end_adds_the_agent_with_its_plan_cut_at_the_runs_last_day(tmp_
     assert [r["policy"] for r in data["rows"]][-1] == TOLD_THE_END
     (told,) = [s for s in data["summary"] if s["policy"] == TOLD_THE_END]
     assert told["shops_with_share"] == 1 and told["outside_policy"] == 0
+
+
+def test_no_ad_history_starts_every_campaign_paused_and_changes_nothing_else() -> None:
+    scenario = generate(12, seed=2001)
+    paused = ads_paused(scenario)
+    before = [c for shop in scenario.shops for c in shop.campaigns]
+    after = [c for shop in paused.shops for c in shop.campaigns]
+    assert any(c.status == CampaignStatus.ACTIVE for c in before)
+    assert all(c.status == CampaignStatus.PAUSED for c in after)
+    assert [c.model_copy(update={"status": CampaignStatus.PAUSED}) for c in before] == after
+    assert paused.model_copy(update={"shops": scenario.shops}) == scenario
+
+
+def test_no_ad_history_is_recorded_with_the_run(tmp_path: Path) -> None:
+    out = tmp_path / "heldout.json"
+    main(["--shops", "1", "--skus", "4", "--days", "3", "--first-seed", "7", "--quiet", "--no-ad-history",
+          "--json", str(out)])
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["no_ad_history"] is True
+    (agent,) = [s for s in data["summary"] if s["policy"] == "agent"]
+    assert agent["outside_policy"] == 0
