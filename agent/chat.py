@@ -1,4 +1,4 @@
-"""Chat with the owner: a LangGraph graph over the thread's messages, streamed as events.
+"""Chat with the owner: a LangGraph graph over the thread's messages (streamed as events by `agent.chat_stream`).
 
 With a model, a ReAct loop over the shop's read, analysis and propose tools; without one, a
 deterministic answerer for what the tools can answer (`agent.chat_intents`). Either way the
@@ -10,7 +10,7 @@ and no tool can change the owner's policy.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
@@ -19,7 +19,6 @@ from uuid import uuid4
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
     AIMessage,
-    AIMessageChunk,
     AnyMessage,
     BaseMessage,
     BaseMessageChunk,
@@ -28,34 +27,32 @@ from langchain_core.messages import (
     ToolMessage,
     message_chunk_to_message,
 )
-from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime, get_runtime
-from langgraph.types import StreamMode
 
 from agent import chat_commands, chat_decisions
 from agent.chat_answers import recent_for_model
 from agent.chat_decisions import Answer
-from agent.chat_i18n import message_locale, t
+from agent.chat_i18n import t
 from agent.chat_intents import answer_offline, asks_what_was_done
 from agent.guarding import shop_state
 from agent.i18n import Locale
 from agent.jobs import DecisionError
-from agent.llm import TokenUsage, data_message, render_prompt, run_tool_calls
+from agent.llm import data_message, render_prompt, run_tool_calls
 from agent.observe import observe
 from agent.storage_proposals import ProposedBy
-from marketplace.client import PlatformClient, PlatformError
+from marketplace.client import PlatformClient
 from policies.actions import Action
 from policies.limits import Policy
-from tools import ProposalSink, make_tools, propose_tools
+from tools import ProposalSink, propose_tools
 
 log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 6  # tool rounds per message; the last model call may not call tools
-SUMMARY_CHARS = 240  # of a tool result, in its event
 PIECE_CHARS = 12  # characters per token event of an answer written without a model
 
 
@@ -312,91 +309,3 @@ def _last_human(messages: list[AnyMessage]) -> str:
         if isinstance(m, HumanMessage):
             return str(m.text)
     raise ValueError("expected a message from the owner in the thread, found none")
-
-
-# ---- streaming ------------------------------------------------------------------------------------
-def chat_stream(ctx: ChatContext, message: str, thread_id: str,
-                checkpointer: BaseCheckpointSaver | None) -> Iterator[dict]:
-    """Answer `message` on `thread_id`, yielding token, tool_call, tool_result, proposal and finally
-    done events (or one error event, then nothing)."""
-    locale = message_locale(message, ctx.locale)
-    run = ChatRun(ctx, locale)
-    if ctx.model is not None:
-        run.tools = make_tools(ctx.client, run.sink, ctx.policy)
-    config: RunnableConfig = {"configurable": {"thread_id": thread_id}, "recursion_limit": 2 * MAX_ROUNDS + 4}
-    events = _Events()
-    try:
-        graph = chat_graph(checkpointer)
-        history = graph.get_state(config).values.get("messages", []) if checkpointer is not None else []
-        new: list[AnyMessage] = [*unanswered_calls(history), HumanMessage(message)]
-        modes: list[StreamMode] = ["messages", "custom", "updates"]
-        for mode, data in graph.stream(MessagesState(messages=new), config, context=run, stream_mode=modes):
-            yield from events.convert(mode, data)
-    except Exception as exc:  # the owner gets a plain sentence; the log keeps the trace and the details
-        log.exception("chat on thread %s failed", thread_id)
-        text = (t("chat.platform_down", locale) if isinstance(exc, PlatformError)
-                else t("chat.failed", locale, kind=type(exc).__name__))
-        yield {"event": "error", "data": {"message": text, "kind": type(exc).__name__}}
-        return
-    usage = events.usage
-    yield {"event": "done", "data": {"thread_id": thread_id, "answer": events.answer, "llm": ctx.model is not None,
-                                     "usage": {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
-                                               "total_tokens": usage.total_tokens}}}
-
-
-def unanswered_calls(messages: list[AnyMessage]) -> list[ToolMessage]:
-    """Closing tool messages for calls a failed turn left unanswered (servers reject such a history)."""
-    answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
-    out = []
-    for m in messages:
-        if isinstance(m, AIMessage):
-            for tc in [*m.tool_calls, *m.invalid_tool_calls]:
-                if tc.get("id") and tc["id"] not in answered:
-                    out.append(ToolMessage("error: not run, the turn ended first", tool_call_id=tc["id"],
-                                           name=tc.get("name") or "", status="error"))
-    return out
-
-
-@dataclass
-class _Events:
-    """Turns the graph's stream parts into chat events, keeping the answer and the token count."""
-
-    usage: TokenUsage = field(default_factory=TokenUsage)
-    answer: str = ""
-    streamed: bool = False  # tokens of the current model turn already went out
-
-    def convert(self, mode: str, data: Any) -> Iterator[dict]:
-        if mode == "custom":
-            yield data
-        elif mode == "messages":
-            chunk, meta = data
-            if meta.get("langgraph_node") == "agent" and isinstance(chunk, AIMessageChunk) and chunk.text:
-                self.streamed = True
-                yield {"event": "token", "data": {"text": str(chunk.text)}}
-        elif mode == "updates":
-            for node, update in data.items():
-                yield from self._update(node, (update or {}).get("messages", []))
-
-    def _update(self, node: str, messages: list[AnyMessage]) -> Iterator[dict]:
-        for m in messages:
-            if node == "agent" and isinstance(m, AIMessage):
-                yield from self._model_turn(m)
-            elif node in ("answer_offline", "owner_decides") and isinstance(m, AIMessage):
-                self.answer = str(m.text)
-            elif isinstance(m, ToolMessage):
-                yield {"event": "tool_result", "data": {"name": m.name, "summary": str(m.content)[:SUMMARY_CHARS]}}
-                if isinstance(m.artifact, dict) and "proposal" in m.artifact:
-                    yield {"event": "proposal", "data": m.artifact["proposal"]}
-
-    def _model_turn(self, ai: AIMessage) -> Iterator[dict]:
-        self.usage.add(ai.usage_metadata)
-        text = str(ai.text)
-        if text and not self.streamed:  # a model that does not stream still gets its text out
-            yield {"event": "token", "data": {"text": text}}
-        self.streamed = False
-        for tc in ai.tool_calls:
-            yield {"event": "tool_call", "data": {"name": tc["name"], "args": tc["args"]}}
-        for bad in ai.invalid_tool_calls:
-            yield {"event": "tool_call", "data": {"name": bad.get("name"), "args": bad.get("args")}}
-        if not ai.tool_calls and not ai.invalid_tool_calls:
-            self.answer = text.strip()

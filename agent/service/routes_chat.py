@@ -11,8 +11,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy import Engine
 
-from agent.chat import ChatContext, chat_stream
+from agent.chat import ChatContext
 from agent.chat_decisions import Answer
+from agent.chat_stream import chat_stream
 from agent.jobs import OwnerDecision
 from agent.service import metrics
 from agent.service.deps import CurrentOwner

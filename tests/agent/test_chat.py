@@ -7,10 +7,11 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agent.chat import MAX_ROUNDS, ChatContext, chat_graph, chat_stream, unanswered_calls
+from agent.chat import MAX_ROUNDS, ChatContext, chat_graph
 from agent.chat_checks import CouponIdea, coupon_idea
 from agent.chat_i18n import keys, message_locale, t
 from agent.chat_intents import intent_of
+from agent.chat_stream import chat_stream, unanswered_calls
 from agent.llm import LlmSettings, make_chat_model, render_prompt
 from agent.llm_stub import Reply, ToolCall, call, say
 from marketplace.client import PlatformClient, PlatformError, in_process
