@@ -19,6 +19,11 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "chat.platform_down": ("The platform did not answer, so I could not read the shop's numbers; nothing was "
                            "changed. Please try again in a moment.",
                            "平台没有响应，读不到店铺数据，没有做任何改动，请稍后再试。"),
+    "chat.platform_refused": ("The platform refused Xiaoer's access to this shop (it answered {status}), so I could "
+                              "not read the shop's numbers; nothing was changed. Trying again will not help: the "
+                              "shop's platform token (set by the admin) needs checking.",
+                              "平台拒绝了店小二对本店的访问（返回 {status}），读不到店铺数据，没有做任何改动。"
+                              "重试无济于事：请管理员检查本店的平台令牌。"),
     # KPIs
     "kpi.day_title": ("Yesterday ({date}) against the day before ({before}):",
                       "昨天（{date}）对比前一天（{before}）："),

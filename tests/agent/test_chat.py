@@ -497,6 +497,17 @@ def test_a_platform_outage_is_said_plainly_in_the_owners_language(world: World) 
     assert events[-1]["event"] == "error" and events[-1]["data"]["message"].startswith("平台没有响应")
 
 
+@pytest.mark.parametrize("message, starts", [("how did we do yesterday?", "The platform refused Xiaoer's access"),
+                                              ("昨天卖得怎么样？", "平台拒绝了店小二对本店的访问（返回 401）")])
+def test_a_refused_token_is_not_called_an_outage(world: World, message: str, starts: str) -> None:
+    # A token the platform does not know (a shop set up with the wrong one) gets the same 401 on every try.
+    with in_process(world, admin_token="admin") as http:
+        events = ask(context(PlatformClient(http, "s", "not-the-shops-token")), message)
+    error = events[-1]
+    assert error["event"] == "error" and error["data"]["message"].startswith(starts), error
+    assert "did not answer" not in error["data"]["message"] and "没有响应" not in error["data"]["message"]
+
+
 def test_llm_built_without_streaming_still_answers_in_one_piece(stub, base_url, client):
     model = make_chat_model(LlmSettings(base_url=base_url, api_key="x", model="stub-model"), streaming=False,
                             max_retries=0)
