@@ -23,7 +23,7 @@ from agent.report import money
 from policies import economics as econ
 from policies.actions import CreateCoupon, SetBid
 from policies.checks import paid_price
-from policies.domain import ActionKind, CouponType
+from policies.domain import ActionKind, CouponType, Segment
 from policies.guard import check
 from policies.ledger import Ledger
 from policies.limits import Policy
@@ -45,6 +45,13 @@ COUPON_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
                                 rf"¥?{_N}\s*-?\s*(?:yuan|rmb)\s*(?:off\s*)?coupon|¥{_N}\s*(?:off|coupon)|"
                                 rf"{_N}\s*(?:yuan\s*)?off\b", _I)),
 )
+SEGMENT_WORDS: dict[Segment, re.Pattern[str]] = {  # the buyers a coupon is for, as an owner names them
+    Segment.NEW: re.compile(r"\bnew\s+(buyers?|customers?|users?|shoppers?|and|or|&)\b|新客|新用户|新买家|新顾客", _I),
+    Segment.DORMANT: re.compile(r"\b(dormant|lapsed|sleeping|inactive)\b|沉睡|沉默|不活跃", _I),
+    Segment.HIGH_VALUE: re.compile(r"\b(high[- ]value|loyal|vip)\b|高价值|老客|忠实|忠诚", _I),
+    Segment.CHURN_RISK: re.compile(r"\bchurn\w*|\bat[- ]risk\b|流失", _I),
+    Segment.PRICE_SENSITIVE: re.compile(r"price[- ]sensitive|bargain[- ]hunters?|deal[- ]seekers?|价格敏感|比价", _I),
+}
 COUPON_CONTEXT = re.compile(r"\bcoupons?\b|\boff\b|discount|券|折|优惠|满", _I)
 POLICY_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("spend.max_bid", re.compile(r"max(imum)? bid|highest bid|\bbids?\b|最高出价|出价", _I)),
@@ -67,6 +74,11 @@ class CouponIdea:
     type: CouponType
     value: float
     threshold: float = 0.0
+
+
+def named_segments(text: str) -> list[Segment]:
+    """The buyer segments `text` names ("for dormant buyers", "给沉睡客"), in the platform's order; none: everyone."""
+    return [segment for segment, words in SEGMENT_WORDS.items() if words.search(text)]
 
 
 def coupon_idea(text: str, skus: list[str]) -> CouponIdea | None:
@@ -101,10 +113,29 @@ def answer_coupon(a: Asked) -> str:
     state = shop_state(observe(a.client))
     end = a.today - 1
     rows = a.client.metrics(start_day=max(0, end - WEEK + 1), end_day=end, group="source") if end >= 0 else []
-    return "\n\n".join(_coupon_on(a, idea, sku, state, rows) for sku in (a.skus or [p["sku"] for p in a.products]))
+    for_whom = Audience.of(named_segments(a.text), a.client.segments())
+    return "\n\n".join(_coupon_on(a, idea, sku, state, rows, for_whom)
+                       for sku in (a.skus or [p["sku"] for p in a.products]))
 
 
-def _coupon_on(a: Asked, idea: CouponIdea, sku: str, state: ShopState, rows: list[dict]) -> str:
+@dataclass(frozen=True)
+class Audience:
+    """Whom a coupon idea is for: the segments named (none: everyone) and their share of the shop's visitors."""
+
+    segments: tuple[Segment, ...] = ()
+    share: float = 1.0
+
+    @classmethod
+    def of(cls, segments: list[Segment], platform_segments: list[dict]) -> Audience:
+        if not segments or set(segments) == set(Segment):
+            return cls()
+        shares = {row["name"]: float(row["share"]) for row in platform_segments}
+        total = sum(shares.values()) or 1.0
+        return cls(tuple(segments), sum(shares.get(s.value, 0.0) for s in segments) / total)
+
+
+def _coupon_on(a: Asked, idea: CouponIdea, sku: str, state: ShopState, rows: list[dict],
+               for_whom: Audience = Audience()) -> str:
     loc, p, policy = a.locale, a.product(sku), a.policy
     price, cost, commission, shipping = p["selling_price"], p["cost"], p["commission"], p["shipping"]
     percent = idea.type is CouponType.PERCENT
@@ -112,8 +143,10 @@ def _coupon_on(a: Asked, idea: CouponIdea, sku: str, state: ShopState, rows: lis
     per_order = price * idea.value / 100 if percent else idea.value
     margin = float(econ.unit_margin(p_eff, cost, commission, shipping))
     floor = policy.profit.min_net_margin
-    lines = [t("coupon.head", loc, coupon=wording.coupon_discount(idea.type, idea.value, idea.threshold, loc), sku=sku,
-               price=money(price)),
+    coupon = wording.coupon_discount(idea.type, idea.value, idea.threshold, loc)
+    if for_whom.segments:
+        coupon = f"{coupon} · {wording.audience([s.value for s in for_whom.segments], loc)}"
+    lines = [t("coupon.head", loc, coupon=coupon, sku=sku, price=money(price)),
              t("coupon.cost", loc, cost=money(per_order), p_eff=money(p_eff)),
              t("coupon.margin", loc, margin=money(margin), share=share(div(margin, p_eff)), floor=share(floor),
                cpo=money(float(econ.max_cost_per_order(p_eff, cost, commission, shipping, floor))))]
@@ -129,18 +162,26 @@ def _coupon_on(a: Asked, idea: CouponIdea, sku: str, state: ShopState, rows: lis
     lines.append(t("coupon.price_floor", loc, floor=money(price_floor), verdict=verdict,
                    lowest=money(p["lowest_price_30d"])))
     orders = sum(r["orders"] for r in rows if r["sku"] == sku and r["day"] == a.today - 1)
-    lines.append(t("coupon.worst_day", loc, orders=num(orders), cost=money(orders * per_order),
-                   budget=money(policy.discount.daily_budget)))
-    lines.append(_guard_line(a, idea, sku, state, max(math.ceil(orders), 1)))
+    if for_whom.segments:  # only their orders can use it; the platform gives their share of visitors
+        orders *= for_whom.share
+        who = report_t("terms.join", loc).join(report_t(f"segment.{s.value}", loc) for s in for_whom.segments)
+        lines.append(t("coupon.segment_day", loc, who=who,
+                       share=share(for_whom.share), orders=num(orders), cost=money(orders * per_order),
+                       budget=money(policy.discount.daily_budget)))
+    else:
+        lines.append(t("coupon.worst_day", loc, orders=num(orders), cost=money(orders * per_order),
+                       budget=money(policy.discount.daily_budget)))
+    lines.append(_guard_line(a, idea, sku, state, max(math.ceil(orders), 1), for_whom.segments))
     return "\n".join(lines)
 
 
-def _guard_line(a: Asked, idea: CouponIdea, sku: str, state: ShopState, daily: int) -> str:
+def _guard_line(a: Asked, idea: CouponIdea, sku: str, state: ShopState, daily: int,
+                segments: tuple[Segment, ...] = ()) -> str:
     """The guard's verdict on the coupon as a week-long proposal, at most yesterday's orders a day."""
     try:
         action = CreateCoupon(type=idea.type, value=idea.value, threshold=idea.threshold, sku=sku,
-                              start_day=state.day, end_day=state.day + WEEK - 1, quantity=daily * WEEK,
-                              daily_limit=daily)
+                              segments=segments or tuple(Segment), start_day=state.day, end_day=state.day + WEEK - 1,
+                              quantity=daily * WEEK, daily_limit=daily)
     except ValidationError as exc:
         return t("coupon.guard", a.locale, decision=t("decision.deny", a.locale),
                  message=exc.errors()[0]["msg"].removeprefix("Value error, "))

@@ -19,7 +19,7 @@ from typing import Any
 from langchain_core.messages import AIMessage
 
 from agent import wording
-from agent.chat_checks import CouponIdea, coupon_idea
+from agent.chat_checks import CouponIdea, coupon_idea, named_segments
 from agent.chat_i18n import t
 from agent.chat_intents import PATTERNS, named_skus
 from agent.guarding import fit_to_policy, shop_state
@@ -29,7 +29,6 @@ from agent.llm import run_tool_calls
 from agent.observe import observe
 from marketplace.client import PlatformClient
 from policies.actions import Action, CreateCoupon
-from policies.domain import Segment
 from policies.guard import check
 from policies.ledger import Ledger
 from policies.limits import Policy
@@ -66,18 +65,16 @@ LATER = re.compile(r"\b(tomorrow|weekend|next (week|month)|tonight|from (monday|
 ALL = re.compile(r"\b(all|every|each)\b|所有|全部|每个", _I)
 CREATE = re.compile(r"\b(create|issue|launch|add|make|start|set up|offer|give|send|run|new)\b|"
                     r"发|创建|新建|上|开|设|做|推出|新增|送", _I)
+# A coupon idea whose cost is asked gets costed, whatever verb it comes with ("发…要花多少钱？").
+COST = re.compile(r"\b(cost|costs|how much|expensive|pay off|worth it)\b|多少钱|花多少|要花|成本|贵不贵|划算|划不划算|"
+                  r"值不值", _I)
+FACTOR = ((re.compile(r"\b(double|twice)\b|翻倍|加倍|翻一番|两倍", _I), 2.0),
+          (re.compile(r"\b(halve|half)\b|减半|砍半|一半", _I), 0.5))
 STOP = re.compile(r"\b(stop|end|cancel|withdraw|remove|kill)\b|停|取消|结束|撤|下架|作废", _I)
 VALID_DAYS = re.compile(rf"\bfor\s+{_N}\s+days?\b|\bvalid\s+(?:for\s+)?{_N}\s+days?\b|有效期?\s*{_N}\s*天|"
                         rf"{_N}\s*天\s*(?:内)?有效", _I)
 DAILY = re.compile(rf"{_N}\s*(?:uses?|coupons?|redemptions?|times)?\s*(?:a|per|/)\s*day\b|"
                    rf"每(?:天|日)\s*(?:最多|至多)?\s*{_N}\s*(?:张|次|个)?", _I)
-SEGMENTS: dict[Segment, re.Pattern[str]] = {
-    Segment.NEW: re.compile(r"\bnew\s+(buyers?|customers?|users?|shoppers?)\b|新客|新用户|新买家|新顾客", _I),
-    Segment.DORMANT: re.compile(r"\b(dormant|lapsed|sleeping|inactive)\b|沉睡|沉默|不活跃", _I),
-    Segment.HIGH_VALUE: re.compile(r"\b(high[- ]value|loyal|vip)\b|高价值|老客|忠实|忠诚", _I),
-    Segment.CHURN_RISK: re.compile(r"\bchurn\w*|\bat[- ]risk\b|流失", _I),
-    Segment.PRICE_SENSITIVE: re.compile(r"price[- ]sensitive|bargain[- ]hunters?|deal[- ]seekers?|价格敏感|比价", _I),
-}
 
 
 @dataclass(frozen=True)
@@ -120,7 +117,7 @@ def read_request(text: str, shop: Shop) -> list[Call] | Unclear | None:
     skus = named_skus(text, [p["sku"] for p in shop.products])
     bare = _without(text, [*skus, *coupon_ids, *(c["id"] for c in shop.campaigns)])
     idea = coupon_idea(VALID_DAYS.sub(" ", DAILY.sub(" ", bare)), [])
-    if idea is not None and CREATE.search(bare):
+    if idea is not None and CREATE.search(bare) and not COST.search(bare):
         return Unclear("cmd.later") if LATER.search(bare) else _coupons(text, bare, idea, skus)
     if idea is not None:
         return None  # a coupon idea to cost, not to create: chat_checks answers it
@@ -178,7 +175,7 @@ def _campaign_change(bare: str) -> Change | None:
                                                                 "rationale": _why(text)})
                                  for c in cs if c["mode"] != "search"]
     for field_re, tool, key in ((BID, "propose_bid", "bid"), (BUDGET, "propose_budget", "budget")):
-        if field_re.search(bare) and any(p.search(bare) for p in (UP, DOWN, TO, SET)):
+        if field_re.search(bare) and any(p.search(bare) for p in (UP, DOWN, TO, SET, *(f for f, _ in FACTOR))):
             return partial(_set_number, bare=bare, tool=tool, key=key)
     if PAUSE.search(bare) and (ADS.search(bare) or not RESUME.search(bare)):
         return lambda cs, text: _status(cs, text, "paused")
@@ -188,13 +185,17 @@ def _campaign_change(bare: str) -> Change | None:
 
 
 def _set_number(campaigns: list[dict], text: str, bare: str, tool: str, key: str) -> list[Call] | Unclear:
-    """A bid or budget: to a value ("to 0.8", "调到 0.8"), or up or down by a share ("by 20%") or an amount."""
+    """A bid or budget: to a value ("to 0.8", "调到 0.8"), up or down by a share ("by 20%") or an amount, or
+    doubled or halved ("翻倍", "halve")."""
     to, pct = TO.search(bare), PERCENT.search(bare)
     num = NUMBER.search(bare)
     sign = -1.0 if DOWN.search(bare) and not UP.search(bare) else 1.0
+    factor = next((f for words, f in FACTOR if words.search(bare)), None)
     calls = []
     for c in campaigns:
-        if to is not None and pct is None:
+        if factor is not None and to is None and pct is None:
+            value = c[key] * factor  # "double the bids", "预算减半"
+        elif to is not None and pct is None:
             value = _group(to)
         elif num is not None and pct is None and not (UP.search(bare) or DOWN.search(bare)):
             value = float(num.group(1))  # "set P-FAN's bid 0.8"
@@ -235,7 +236,7 @@ def _campaigns(text: str, skus: list[str], campaigns: list[dict], bare: str) -> 
 # ---- coupons --------------------------------------------------------------------------------------
 def _coupons(text: str, bare: str, idea: CouponIdea, skus: list[str]) -> list[Call]:
     """One coupon per SKU named (or one for the whole shop), for the segments named (or everyone)."""
-    segments = [s.value for s, pattern in SEGMENTS.items() if pattern.search(bare)]
+    segments = [s.value for s in named_segments(bare)]
     args: dict[str, Any] = {"type": idea.type.value, "value": idea.value, "threshold": idea.threshold,
                             "rationale": _why(text)}
     if segments:

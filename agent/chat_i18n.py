@@ -146,6 +146,11 @@ _STRINGS: dict[str, tuple[str, str]] = {
                            "这类券不计入 30 天最低价"),
     "coupon.worst_day": ("- If all of yesterday's {orders} orders used it: {cost} a day (your coupon budget: {budget} "
                          "a day).", "- 如果昨天的 {orders} 单都用券：每天 {cost}（你的每日券预算：{budget}）。"),
+    "coupon.segment_day": ("- Only {who} buyers can use it: they are {share} of the shop's visitors, so about {orders} of "
+                           "yesterday's orders if every one of theirs used it: {cost} a day (your coupon budget: "
+                           "{budget} a day).",
+                           "- 只有{who}能用：他们占本店访客的 {share}，如果他们昨天的订单都用券，约 {orders} 单，"
+                           "每天 {cost}（你的每日券预算：{budget}）。"),
     "coupon.guard": ("- The guard would answer: {decision} — {message}", "- 风控的结论：{decision}——{message}"),
     "decision.allow": ("runs on its own", "可自动执行"),
     "decision.needs_approval": ("needs your approval", "需要你审批"),

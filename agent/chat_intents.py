@@ -39,7 +39,9 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         r"|(限额|上限|底线|策略|权限|最高出价|总开关|最低净利率|最大折扣).*"
         r"(提高|调高|放宽|提升|修改|改成|改为|加大|取消|关掉|关闭|上调|调到|提到)", _I),
     "limits": re.compile(r"\b(limits?|caps?|max(imum)?|allowed|allows?|policy|floors?|may i|permissions?|room|"
-                         r"auto(matic(ally)?)?)\b|限额|上限|允许|最高|底线|策略|权限|额度|还能|自动", _I),
+                         r"auto(matic(ally)?)?)\b|\b(can|may) (you|xiaoer|it) (spend|bid|discount)\b|"
+                         r"\bhow much (can|may) (you|xiaoer|it|i)\b|限额|上限|允许|最高|底线|策略|权限|额度|还能|自动|"
+                         r"(能|可以)(花|投|出价)多少|最多(花|投)", _I),
     "pending": re.compile(r"\b(pending|approv\w*|queue[sd]?|waiting|awaiting)\b"
                           r"|审批|待批|待审|批准|等待|队列|审核", _I),
     "kpi": re.compile(r"\b(profit|gmv|sales|revenue|orders?|spend|spent|roi|kpis?|yesterday|week|days|how did|"

@@ -245,6 +245,13 @@ def test_offline_limits_show_the_policy_and_the_room_left_today(client, message)
     assert "10%" in text  # bids run on their own up to a 10% change
 
 
+@pytest.mark.parametrize("message", ["what can you spend per day?", "你每天最多能花多少？", "how much can you spend?"])
+def test_asking_what_xiaoer_may_spend_is_answered_with_the_limits_not_the_kpis(client, message):
+    assert intent_of(message, False, False) == "limits"
+    text = answer_of(ask(context(client, policy=Policy.model_validate({"spend": {"daily_cap": 450}})), message))
+    assert money(450) in text and ("Room left today" in text or "今天还剩的额度" in text)
+
+
 def test_offline_limits_for_a_sku_name_its_margin_bound(client):
     text = answer_of(ask(context(client), "a1 最高出价能到多少？"))
     paid = 30 - 3  # the live ¥3 coupon on a1
@@ -265,6 +272,19 @@ def test_offline_coupon_idea_costs_per_order_and_checks_the_floors(client, messa
     assert money(24) in text  # the lowest-price floor: 80% of the list price
     assert money(5 * yesterday) in text
     assert "a2" not in text
+
+
+@pytest.mark.parametrize(("message", "who"), [("what would 5 off 50 on a1 for dormant buyers cost?", "dormant buyers"),
+                                              ("给 a1 的沉睡客和新客发满50减5要花多少钱？", "新客、沉睡客")])
+def test_a_coupon_for_some_segments_is_costed_on_their_share_of_the_orders(client, message, who):
+    text = answer_of(ask(context(client), message))
+    shares = {s["name"]: s["share"] for s in client.segments()}
+    share = (shares["dormant"] + (shares["new"] if "新客" in who else 0.0)) / sum(shares.values())
+    yesterday = client.metrics(sku="a1", start_day=DAYS - 1, end_day=DAYS - 1, group="sku")[0]["orders"]
+    assert who in text and f"{100 * share:.1f}%" in text
+    assert money(5 * yesterday * share) in text and money(5 * yesterday) not in text
+    # the guard is asked about the coupon as said: for those segments only
+    assert "profit.min_net_margin" in text or "autonomy.rules.create_coupon" in text
 
 
 def test_offline_coupon_that_breaks_the_lowest_price_floor_says_so(client):
