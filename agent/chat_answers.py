@@ -31,6 +31,8 @@ SOURCES = ("organic", "search", "whole_site")
 AD_SOURCES = ("search", "whole_site")
 SUMMED = ("visitors", "clicks", "orders", "gmv", "ad_spend", "coupon_cost")
 WEEK_WORDS = re.compile(r"\bweek\b|\b7\s*days\b|seven days|7\s*天|七天|一周|上周|本周|周", re.IGNORECASE)
+DROP_WORDS = re.compile(r"\b(drop\w*|fall|fell|falling|down|declin\w*|slump\w*|lower|fewer|worse)\b|"
+                        r"下降|下滑|下跌|掉了|少了|减少|变少|跌", re.IGNORECASE)  # the question takes a fall as given
 DAY_WORDS = re.compile(r"\byesterday\b|\bday\b|昨天|昨日|今天|前天", re.IGNORECASE)
 
 
@@ -147,6 +149,9 @@ def _sku_story(a: Asked, sku: str) -> str:
                cpo=money(div(ad_now["ad_spend"], ad_now["orders"])))]
     if base_days:
         total_base = _total(base)
+        if DROP_WORDS.search(a.text) and total_now["orders"] >= total_base["orders"]:  # say so before the numbers
+            lines.insert(0, t("sku.no_drop", loc, sku=sku, now=num(total_now["orders"]), days=len(base_days),
+                              before=num(total_base["orders"])))
         lines.append(t("sku.base", loc, days=len(base_days), orders=num(total_base["orders"]),
                        gmv=money(total_base["gmv"]), ad_spend=money(total_base["ad_spend"]),
                        coupon_cost=money(total_base["coupon_cost"])))

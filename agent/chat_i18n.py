@@ -34,6 +34,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "kpi.no_day": ("No finished day yet, so there is nothing to report.", "还没有完整的一天，暂时没有数据可报。"),
     # One SKU
     "sku.which": ("Which SKU? This shop has: {skus}.", "请问是哪个商品？本店的 SKU 有：{skus}。"),
+    "sku.no_drop": ("Orders of {sku} did not fall: {now} yesterday against {before} a day over the {days} days "
+                    "before.", "{sku} 的订单并没有下降：昨天 {now} 单，之前 {days} 天日均 {before} 单。"),
     "sku.head": ("SKU {sku}, yesterday ({date}): {orders} orders, GMV {gmv}, ad spend {ad_spend}, "
                  "coupon cost {coupon_cost}, ad ROI {roi}, ad cost per ad order {cpo}.",
                  "商品 {sku} 昨天（{date}）：{orders} 单，成交额 {gmv}，广告花费 {ad_spend}，优惠券成本 {coupon_cost}，"
@@ -146,9 +148,9 @@ _STRINGS: dict[str, tuple[str, str]] = {
                            "这类券不计入 30 天最低价"),
     "coupon.worst_day": ("- If all of yesterday's {orders} orders used it: {cost} a day (your coupon budget: {budget} "
                          "a day).", "- 如果昨天的 {orders} 单都用券：每天 {cost}（你的每日券预算：{budget}）。"),
-    "coupon.segment_day": ("- Only {who} buyers can use it: they are {share} of the shop's visitors, so about {orders} of "
-                           "yesterday's orders if every one of theirs used it: {cost} a day (your coupon budget: "
-                           "{budget} a day).",
+    "coupon.segment_day": ("- Only {who} buyers can use it: they are {share} of the shop's visitors, so about "
+                           "{orders} of yesterday's orders if every one of theirs used it: {cost} a day (your coupon "
+                           "budget: {budget} a day).",
                            "- 只有{who}能用：他们占本店访客的 {share}，如果他们昨天的订单都用券，约 {orders} 单，"
                            "每天 {cost}（你的每日券预算：{budget}）。"),
     "coupon.guard": ("- The guard would answer: {decision} — {message}", "- 风控的结论：{decision}——{message}"),

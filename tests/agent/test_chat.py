@@ -151,6 +151,23 @@ def test_offline_sku_names_the_biggest_driver_in_numbers(client, message, driver
     assert "a2" not in text
 
 
+@pytest.mark.parametrize(("message", "not_fallen"), [("why did orders of a1 and a2 drop?", "did not fall"),
+                                                     ("a1 和 a2 的订单为什么少了？", "并没有下降")])
+def test_offline_a_fall_that_did_not_happen_is_said_first(client, message, not_fallen):
+    end = DAYS - 1
+    rows = client.metrics(start_day=end - 7, end_day=end, group="source")
+    fell = {sku: sum(r["orders"] for r in rows if r["sku"] == sku and r["day"] == end)
+            < sum(r["orders"] for r in rows if r["sku"] == sku and r["day"] < end) / 7 for sku in ("a1", "a2")}
+    assert fell == {"a1": True, "a2": False}  # a1's ads were paused for the last day; a2 sold 13, above its week
+    stories = dict(zip(("a1", "a2"), answer_of(ask(context(client), message)).split("\n\n"), strict=True))
+    for sku, story in stories.items():
+        assert (not_fallen in story.splitlines()[0]) is not fell[sku], (sku, story)
+    # The orders of a2 did not fall: the answer says so before its numbers, and by how much.
+    a2 = [r for r in rows if r["sku"] == "a2"]
+    before = sum(r["orders"] for r in a2 if r["day"] < end) / 7
+    assert f"{before:.1f}" in stories["a2"].splitlines()[0]
+
+
 def test_offline_asks_which_sku_when_none_is_named(client):
     assert "a1, a2" in answer_of(ask(context(client), "which SKU is worst?"))
 
