@@ -132,6 +132,10 @@ def _value_for_share(a: CreateCoupon, price: float, share: float) -> float:
 
 
 def _revalue(a: CreateCoupon, value: float) -> CreateCoupon | None:
+    """`a` at a smaller face value (or percent). One asked in whole yuan (or whole percent) stays whole, as
+    coupons are written ("满121减3", not "减3.87"): rounded down, which only takes less off."""
+    if float(a.value).is_integer() and value >= 1:
+        value = float(math.floor(value + 1e-7))
     return a.model_copy(update={"value": value}) if 0 < value < a.value else None
 
 

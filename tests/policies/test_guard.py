@@ -168,6 +168,17 @@ def test_guard_coupon_alternative_fits_every_limit() -> None:
     assert check(alt, POLICY, STATE).decision is Decision.NEEDS_APPROVAL  # coupons ask the owner by default
 
 
+@pytest.mark.parametrize(("value", "alternative"), [(15, 13.0), (14.5, 13.4)])
+def test_guard_coupon_alternative_keeps_whole_yuan_when_asked_in_whole_yuan(value: float, alternative: float) -> None:
+    # 20% of the ¥67 threshold is ¥13.40: a coupon asked as "满67减15" comes back as 减13, one asked in cents in cents
+    action = CreateCoupon(type="threshold", value=value, threshold=67, sku="S2", quantity=5, daily_limit=1)
+    verdict = check(action, POLICY, STATE)
+    assert verdict.denied and verdict.limit == "discount.max_discount_pct"
+    alt = verdict.alternative
+    assert isinstance(alt, CreateCoupon) and alt.value == alternative
+    assert not check(alt, POLICY, STATE).denied
+
+
 def test_guard_stopping_a_coupon_frees_later_days_not_today() -> None:
     ledger = Ledger.open(STATE)
     before = (ledger.coupon_daily, ledger.coupon_week)
