@@ -135,6 +135,29 @@ def decide(request: Request, form: dict[str, str], owner: Owner) -> Response:
     return RedirectResponse(_home(form.get("lang"), notice=_DONE[choice]), status_code=303)
 
 
+@_owner_post("/decide-all")
+def decide_all(request: Request, form: dict[str, str], owner: Owner) -> Response:
+    """Approve or reject, at once, every proposal the page showed: their ids come with the form, so one that arrived
+    since waits for the owner to see it. All or nothing: one that was answered or expired meanwhile refuses the lot."""
+    locale = _locale(form.get("lang"), owner.shop)
+    choice = form.get("decision", "")
+    ids = list(dict.fromkeys(pid for pid in form.get("proposal_ids", "").split(",") if pid.strip()))
+    try:
+        if choice not in ("approve", "reject"):
+            raise DecisionError(f"unknown decision {choice!r}", field="decision", code="invalid")
+        if not ids:
+            raise DecisionError("no proposals named", field="proposal_ids", code="invalid")
+        answers = {pid: OwnerDecision(choice) for pid in ids}  # type: ignore[arg-type]
+        apply_decisions(request.app.state, owner.shop.id, owner.actor, answers)
+    except DecisionError as exc:
+        key = f"error.all_{exc.code}" if exc.code in ("not_found", "not_pending", "expired") else f"error.{exc.code}"
+        error = text(key, locale, detail=str(exc))
+        return _dashboard(request, owner, locale, error=error, status=409 if exc.code != "invalid" else 400)
+    except (ShopBusy, RedisConnectionError) as exc:
+        return _shop_held(request, owner, locale, exc)
+    return RedirectResponse(_home(form.get("lang"), notice=f"{_DONE[choice]}_all"), status_code=303)
+
+
 @_owner_post("/run")
 def run_now(request: Request, form: dict[str, str], owner: Owner) -> Response:
     """Start today's run now (once a day, like the scheduler)."""

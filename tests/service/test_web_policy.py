@@ -107,7 +107,7 @@ def test_policy_forms_without_the_cookie_go_to_sign_in(service: Service, owner) 
     assert len(history(service, token)) == 1
 
 
-@pytest.mark.parametrize("path", ["/logout", "/decide", "/run", "/policy/kill", "/policy/limits"])
+@pytest.mark.parametrize("path", ["/logout", "/decide", "/decide-all", "/run", "/policy/kill", "/policy/limits"])
 def test_every_owner_form_checks_the_form_token_and_the_cookie_before_acting(service: Service, owner, path) -> None:
     token, csrf = owner
     form = {"lang": "zh-CN", "decision": "reject", "proposal_id": "p1", "pause": "1"}
