@@ -37,7 +37,8 @@ NO_KEY = "not-needed"
 class LlmSettings(BaseSettings):
     """Where the chat model lives, read from the environment. No key, no URL: no LLM."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    # The prefix keeps a field's own name from being read as a variable ($MODEL, $API_KEY, $TIMEOUT belong to others).
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, env_prefix="XIAOER_LLM_")
 
     base_url: str | None = Field(None, validation_alias="XIAOER_LLM_BASE_URL",
                                  description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1.")

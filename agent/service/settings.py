@@ -20,7 +20,9 @@ class ServiceSettings(BaseSettings):
     No admin token, no admin API: shops and owner tokens can then only be made from the command line.
     """
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    # Names in code (`ServiceSettings(home=…)`), variables in the environment; the prefix keeps a field's own name
+    # from being read as a variable too (`home` ← $HOME, `scheduler` ← $SCHEDULER) when populate_by_name is on.
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, env_prefix="XIAOER_")
 
     database_url: str | None = Field(
         None, validation_alias="DATABASE_URL",

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from agent.llm import (
+    DEFAULT_MODEL,
     LlmSettings,
     data_message,
     llm_configured,
@@ -210,6 +211,18 @@ def test_load_prompt_falls_back_to_english_and_knows_its_roles():
 def test_make_chat_model_returns_none_without_env(monkeypatch):
     for name in ENV:
         monkeypatch.delenv(name, raising=False)
+    assert llm_configured() is False and make_chat_model() is None
+
+
+def test_other_programs_variables_do_not_configure_a_model(monkeypatch):
+    # $API_KEY, $BASE_URL, $MODEL belong to whatever else runs on the machine, not to Xiaoer
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in (("API_KEY", "sk-other"), ("BASE_URL", "http://other.example/v1"), ("MODEL", "other"),
+                        ("TIMEOUT", "1")):
+        monkeypatch.setenv(name, value)
+    settings = LlmSettings()
+    assert (settings.base_url, settings.api_key, settings.model, settings.timeout) == (None, None, DEFAULT_MODEL, 60.0)
     assert llm_configured() is False and make_chat_model() is None
 
 

@@ -62,6 +62,21 @@ def test_settings_refuse_a_weak_admin_token_and_read_blank_as_unset(monkeypatch:
     assert ServiceSettings().scheduler is False
 
 
+def test_settings_read_only_their_own_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # A field's own name is not a variable of ours: $HOME is the user's home, not Xiaoer's data directory.
+    for name in ("XIAOER_HOME", "XIAOER_SCHEDULER", "XIAOER_CHECKPOINTS", "XIAOER_PUBLIC_URL", "XIAOER_QUEUE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in (("HOME", str(tmp_path)), ("SCHEDULER", "false"), ("CHECKPOINTS", "/elsewhere.sqlite"),
+                        ("PUBLIC_URL", "http://other.example"), ("QUEUE_URL", "redis://other:6379/0")):
+        monkeypatch.setenv(name, value)
+    settings = ServiceSettings()
+    assert (str(settings.home), settings.scheduler, settings.checkpoints, settings.public_url, settings.queue_url) == (
+        ".xiaoer", True, None, None, None)
+    assert settings.checkpoint_target() == Path(".xiaoer") / "checkpoints.sqlite"
+    monkeypatch.setenv("XIAOER_HOME", str(tmp_path / "data"))
+    assert ServiceSettings().home == tmp_path / "data" and ServiceSettings(home=tmp_path).home == tmp_path
+
+
 def test_settings_put_checkpoints_where_the_checkpointer_would(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ("DATABASE_URL", "XIAOER_HOME", "XIAOER_CHECKPOINTS"):
         monkeypatch.delenv(name, raising=False)
