@@ -95,10 +95,11 @@ def fit_to_policy(actions: list[Action], policy: Policy, state: ShopState) -> li
         verdict = check(action, policy, state, ledger)
         alt = verdict.alternative if verdict.denied else None
         if alt is not None and not check(alt, policy, state, ledger).denied:
-            why = {"rationale": f"{action.rationale} — kept inside {verdict.limit}: {verdict.message}"[:4000]}
+            # the guard's message names the limit and its numbers ("profit.min_net_margin 10%: net margin 4.88% …")
+            why = {"rationale": f"{action.rationale} — kept inside your limits: {verdict.message}"[:4000]}
             if action.rationale_zh:
                 zh = verdict.text("zh-CN")
-                why["rationale_zh"] = f"{action.rationale_zh}——按限额 {verdict.limit} 调整：{zh}"[:4000]
+                why["rationale_zh"] = f"{action.rationale_zh}——已按你的限额调整：{zh}"[:4000]
             action = alt.model_copy(update=why)
             verdict = check(action, policy, state, ledger)
         if verdict.allowed:
