@@ -54,12 +54,25 @@ def plan(obs: dict[str, Any], policy: Policy, memory: dict[str, Any], *, end_day
         return _safety_only(obs) + [_stop_coupon(op, obs) for op in budget_stops(world)[shop_id]]
     margin = MODE_SWITCH_MARGIN if obs["day"] >= MODE_EVIDENCE_DAYS else math.inf
     lookahead = LOOKAHEAD_DAYS if end_day is None else max(1, min(LOOKAHEAD_DAYS, end_day - obs["day"]))
-    ops = Oracle(world, lookahead=lookahead, switch_margin=margin).plan()[shop_id]
+    ops = _whole_yuan_budgets(world, shop_id, Oracle(world, lookahead=lookahead, switch_margin=margin).plan()[shop_id])
     before, keep = expected_day(world), _held(world)
     _apply(world, shop_id, ops)
     ops = _clear_month_billing(world, shop_id, ops)
     outlook = Outlook(before, expected_day(world), keep, _held(world), LOOKAHEAD_DAYS)
     return [_action(op, ops, obs, world, outlook) for op in ops]
+
+
+def _whole_yuan_budgets(world: World, shop_id: str, ops: list[Op]) -> list[Op]:
+    """Daily budgets in whole yuan, as a merchant sets them (¥22, not ¥21.84): rounded up, since a budget only
+    caps the spend the plan expects, and never past the SKU's budget cap (the guard holds the shop's caps)."""
+    caps = bounds.sku_budget_cap(world)
+    out = []
+    for op in ops:
+        if op.kind == "budget" and op.value >= 1:
+            cap = float(caps[world.campaign_row(shop_id, op.target)])
+            op = Op("budget", op.target, min(float(math.ceil(op.value - 1e-9)), cap))
+        out.append(op)
+    return out
 
 
 def _held(world: World) -> RolloutResult:
@@ -108,7 +121,7 @@ def _clear_month_billing(world: World, shop_id: str, ops: list[Op]) -> list[Op]:
     """
     c, rows = world.c, world.c.shop_rows[shop_id]
     budget, active = c.settings.budget[rows], c.settings.active[rows] & c.settings.has_campaign[rows]
-    floor = np.ceil((c.state.month_spend[rows] + budget) / MONTH_BUDGET_DAYS * 100) / 100
+    floor = np.ceil((c.state.month_spend[rows] + budget) / MONTH_BUDGET_DAYS - 1e-9)  # whole yuan, as set
     want = np.where(active, np.minimum(np.maximum(floor, budget), bounds.sku_budget_cap(world)[rows]), budget)
     room = bounds.shop_budget_room(world, shop_id) - float(budget[active].sum())
     ops = list(ops)

@@ -1,16 +1,17 @@
 """The agent's estimates from its own history, and the budgets the planner derives from them."""
 
 import json
+import math
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from agent.belief import SMOOTHING, _learn_capacity, _product, _season
-from agent.planner import MODE_EVIDENCE_DAYS, _clear_month_billing
+from agent.planner import MODE_EVIDENCE_DAYS, _clear_month_billing, _whole_yuan_budgets
 from marketplace.harness import simulate
 from marketplace.model import MONTH_BUDGET_DAYS
-from marketplace.scenario import load_scenario
+from marketplace.scenario import Scenario, load_scenario
 from marketplace.strategies.oracle_coupons import Op
 from marketplace.world import World
 
@@ -42,9 +43,23 @@ def _world(month_spend: float) -> World:
 def test_month_billing_raises_a_budget_the_months_limit_would_stop() -> None:
     world = _world(month_spend=1247.0)
     ops = _clear_month_billing(world, SHOP, [Op("budget", CUPS, 27.6)])
-    want = (1247.0 + 27.6) / MONTH_BUDGET_DAYS
-    assert ops == [Op("budget", CUPS, pytest.approx(want, abs=0.01))]
-    assert world.c.settings.budget[world.row(SHOP, "F-CUPS")] == pytest.approx(want, abs=0.01)
+    want = math.ceil((1247.0 + 27.6) / MONTH_BUDGET_DAYS)  # 41.93: ¥42, whole yuan as a merchant sets it
+    assert ops == [Op("budget", CUPS, want)]
+    assert world.c.settings.budget[world.row(SHOP, "F-CUPS")] == want
+
+
+def test_planned_budgets_are_whole_yuan_rounded_up_within_the_skus_cap() -> None:
+    world = _world(month_spend=0.0)  # the SKU budget cap is ¥500 here
+    ops = [Op("budget", CUPS, 21.84), Op("budget", "cmp-F-OOLONG", 499.2), Op("bid", CUPS, 1.37),
+           Op("budget", "cmp-F-PUER", 0.4)]
+    assert _whole_yuan_budgets(world, SHOP, ops) == [
+        Op("budget", CUPS, 22.0), Op("budget", "cmp-F-OOLONG", 500.0), Op("bid", CUPS, 1.37),
+        Op("budget", "cmp-F-PUER", 0.4)]  # bids keep their cents; a budget under ¥1 is left alone
+    data = load_scenario(SCENARIO).model_dump(mode="json", exclude_unset=True)
+    data["shops"][0]["policy"]["spend"]["sku_daily_budget_cap"] = 499.5
+    capped = World(Scenario.model_validate(data), noise=False)
+    assert _whole_yuan_budgets(capped, SHOP, [Op("budget", "cmp-F-OOLONG", 499.2)]) == [
+        Op("budget", "cmp-F-OOLONG", 499.5)]
 
 
 def test_month_billing_adds_a_budget_op_before_the_campaign_is_switched_on() -> None:
